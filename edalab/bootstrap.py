@@ -1,0 +1,211 @@
+"""Deploys every lab's CloudFormation stack to the engine, idempotently.
+
+Why this exists: `make up` must bring any engine to the same known set of resources, and a
+second `make up` must change nothing. Each lab folder with a `template.yaml` is one stack,
+named `edalab-<folder>`. Handler code is zipped reproducibly (fixed timestamps, sorted
+entries) and uploaded under a content hash, so unchanged code gives an unchanged template
+and CloudFormation reports "no updates". Stacks deploy in parallel.
+
+Which handler folder feeds which template parameter is declared in the template itself:
+
+    Metadata:
+      EdaLab:
+        Handlers:
+          RecorderCode: smoke_recorder     # parameter -> handlers/smoke_recorder
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from botocore.exceptions import ClientError
+
+from edalab import aws, settings
+
+ARTIFACT_BUCKET = "edalab-artifacts"
+STACK_PREFIX = "edalab-"
+_FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+_DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+_FAILED_SUFFIXES = ("_FAILED", "ROLLBACK_COMPLETE")
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML, keeping short-form tags (!Ref, !GetAtt, ...) as plain values."""
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node)}
+    return {suffix: loader.construct_mapping(node)}
+
+
+CloudFormationLoader.add_multi_constructor("!", _tag)
+
+
+@dataclass
+class Stack:
+    name: str
+    template: Path
+
+    @property
+    def body(self) -> str:
+        return self.template.read_text()
+
+    def handler_parameters(self) -> dict[str, str]:
+        doc = yaml.load(self.body, Loader=CloudFormationLoader)
+        return dict(((doc.get("Metadata") or {}).get("EdaLab") or {}).get("Handlers") or {})
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+def lab_stacks(labs_dir: Path | None = None) -> list[Stack]:
+    labs_dir = labs_dir or settings.REPO_ROOT / "labs"
+    return [
+        Stack(STACK_PREFIX + folder.name, folder / "template.yaml")
+        for folder in sorted(labs_dir.iterdir())
+        if (folder / "template.yaml").is_file()
+    ]
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A zip of `folder` whose bytes depend only on file names and contents."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(str(path.relative_to(folder)), _FIXED_ZIP_TIME)
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def upload_handler(s3, folder: Path) -> str:
+    """Uploads the zipped handler once per content; returns its key."""
+    if not folder.is_dir():
+        raise DeployError(f"handler folder {folder} does not exist")
+    data = zip_folder(folder)
+    key = f"handlers/{folder.name}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    try:
+        s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
+    except ClientError:
+        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
+    return key
+
+
+def ensure_artifact_bucket(s3) -> None:
+    try:
+        s3.head_bucket(Bucket=ARTIFACT_BUCKET)
+    except ClientError:
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+
+
+def _parameters(stack: Stack, s3, handlers_dir: Path) -> list[dict]:
+    params = [{"ParameterKey": "CodeBucket", "ParameterValue": ARTIFACT_BUCKET}]
+    for parameter, folder in stack.handler_parameters().items():
+        params.append(
+            {"ParameterKey": parameter, "ParameterValue": upload_handler(s3, handlers_dir / folder)}
+        )
+    return params
+
+
+def _wait_stack(cfn, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        if status in _DONE:
+            return status
+        if status.endswith(_FAILED_SUFFIXES):
+            events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+            reasons = [
+                f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+                for e in events
+                if e["ResourceStatus"].endswith("FAILED")
+            ]
+            raise DeployError(f"stack {name} ended in {status}: " + "; ".join(reasons[:5]))
+        time.sleep(0.2)
+    raise DeployError(f"stack {name} did not finish within {timeout:.0f} s")
+
+
+def deploy_stack(stack: Stack, endpoint: str | None = None, timeout: float = 180.0) -> str:
+    """Creates or updates one stack. Returns 'created', 'updated' or 'unchanged'."""
+    cfn = aws.client("cloudformation", endpoint)
+    s3 = aws.client("s3", endpoint)
+    params = _parameters(stack, s3, settings.REPO_ROOT / "handlers")
+    request = {
+        "StackName": stack.name,
+        "TemplateBody": stack.body,
+        "Parameters": params,
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    }
+    try:
+        current = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]["StackStatus"]
+    except ClientError:
+        current = None
+    if current is not None and current.endswith(_FAILED_SUFFIXES):
+        # A stack that failed to create cannot be updated; start it over.
+        cfn.delete_stack(StackName=stack.name)
+        _wait_deleted(cfn, stack.name, timeout)
+        current = None
+    if current is None:
+        cfn.create_stack(**request)
+        _wait_stack(cfn, stack.name, timeout)
+        return "created"
+    try:
+        cfn.update_stack(**request)
+    except ClientError as error:
+        if "No updates are to be performed" in str(error):
+            return "unchanged"
+        raise
+    _wait_stack(cfn, stack.name, timeout)
+    return "updated"
+
+
+def _wait_deleted(cfn, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        except ClientError:
+            return
+        if status == "DELETE_COMPLETE":
+            return
+        time.sleep(0.2)
+    raise DeployError(f"stack {name} was not deleted within {timeout:.0f} s")
+
+
+def deploy_all(
+    endpoint: str | None = None,
+    stacks: list[Stack] | None = None,
+    progress: Callable[[str, str], None] = lambda name, outcome: None,
+) -> dict[str, str]:
+    """Deploys every lab stack in parallel; returns each stack's outcome."""
+    stacks = lab_stacks() if stacks is None else stacks
+    ensure_artifact_bucket(aws.client("s3", endpoint))
+    outcomes: dict[str, str] = {}
+
+    def one(stack: Stack) -> None:
+        outcome = deploy_stack(stack, endpoint)
+        outcomes[stack.name] = outcome
+        progress(stack.name, outcome)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(one, stack) for stack in stacks]:
+            future.result()
+    return outcomes
+
+
+def stack_outputs(name: str, endpoint: str | None = None) -> dict[str, str]:
+    stack = aws.client("cloudformation", endpoint).describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

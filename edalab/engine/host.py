@@ -1,0 +1,175 @@
+"""The host engine: LocalStack as a local process, started, watched and stopped by us.
+
+Why this exists: on machines with no Docker engine (this project's CI, many company laptops)
+LocalStack runs as a plain process from the project's virtualenv, with our Lambda executor and
+DynamoDB provider. This module starts it in the background with its pid and log under the
+state folder, knows whether it is up, and stops it for sure: LocalStack has been seen ignoring
+SIGTERM for minutes once a Lambda had run, so a stop escalates to SIGKILL and then removes any
+function process that is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from edalab import settings
+from edalab.engine.health import EngineNotHealthy, is_healthy, wait_healthy
+
+STOP_GRACE_SECONDS = 4.0
+STOP_TOTAL_SECONDS = 10.0
+
+
+@dataclass
+class HostEngine:
+    state: Path
+    port: int
+
+    @classmethod
+    def default(cls) -> HostEngine:
+        return cls(settings.state_dir(), settings.port())
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state / "engine.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.state / "engine.pid"
+
+    @property
+    def _info_file(self) -> Path:
+        return self.state / "engine.json"
+
+    @property
+    def _functions_dir(self) -> Path:
+        return self.state / "functions"
+
+    # -- queries ------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The engine's pid if that process is alive and is our engine."""
+        try:
+            pid = int(self._pid_file.read_text())
+            proc = psutil.Process(pid)
+            if proc.status() != psutil.STATUS_ZOMBIE and "localstack.runtime.main" in " ".join(proc.cmdline()):
+                return pid
+        except (FileNotFoundError, ValueError, psutil.Error):
+            pass
+        return None
+
+    def info(self) -> dict:
+        try:
+            return json.loads(self._info_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def is_up(self) -> bool:
+        return self.pid() is not None and is_healthy(self.endpoint)
+
+    def crashed(self) -> bool:
+        """True when a start was recorded but its process is gone without a stop."""
+        return self._pid_file.exists() and self.pid() is None
+
+    # -- start ----------------------------------------------------------------------------------
+    def start(self, timeout: float = 90.0) -> float:
+        """Starts the engine and waits until it is healthy. Returns the seconds it took."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        self._kill_stale_functions()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
+        env.update(settings.host_engine_settings(self.port, self.state))
+        started = time.monotonic()
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "localstack.runtime.main"],
+                env=env,
+                cwd=str(self.state),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._pid_file.write_text(str(proc.pid))
+        self._info_file.write_text(
+            json.dumps({"mode": "host", "port": self.port, "pid": proc.pid, "started_at": time.time()})
+        )
+        try:
+            wait_healthy(self.endpoint, timeout, alive=lambda: proc.poll() is None)
+        except EngineNotHealthy:
+            self.stop()
+            raise
+        return time.monotonic() - started
+
+    # -- stop -----------------------------------------------------------------------------------
+    def stop(self) -> list[str]:
+        """Stops the engine and every function process within ~10 s. Returns what it did."""
+        done: list[str] = []
+        pid = self.pid()
+        if pid is not None:
+            done.append(self._stop_engine(pid))
+        killed = self._kill_stale_functions()
+        if killed:
+            done.append(f"removed {killed} function process(es)")
+        self._pid_file.unlink(missing_ok=True)
+        return done
+
+    def _stop_engine(self, pid: int) -> str:
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            return "engine was already gone"
+        os.killpg(group, signal.SIGTERM)
+        if _wait_gone(pid, STOP_GRACE_SECONDS):
+            return "engine stopped"
+        os.killpg(group, signal.SIGKILL)
+        _wait_gone(pid, STOP_TOTAL_SECONDS - STOP_GRACE_SECONDS)
+        return "engine did not stop on SIGTERM; killed"
+
+    def _kill_stale_functions(self) -> int:
+        """Kills function processes recorded by the executor whose engine is gone."""
+        killed = 0
+        if not self._functions_dir.is_dir():
+            return 0
+        for entry in self._functions_dir.iterdir():
+            try:
+                proc = psutil.Process(int(entry.name))
+                if "edalab.plugins.function_bootstrap" in " ".join(proc.cmdline()):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    killed += 1
+            except (ValueError, psutil.Error, ProcessLookupError, PermissionError):
+                pass
+            entry.unlink(missing_ok=True)
+        return killed
+
+    def function_processes(self) -> list[int]:
+        """Pids of live function processes this engine started (from the executor's records)."""
+        alive = []
+        if self._functions_dir.is_dir():
+            for entry in self._functions_dir.iterdir():
+                try:
+                    if psutil.Process(int(entry.name)).status() != psutil.STATUS_ZOMBIE:
+                        alive.append(int(entry.name))
+                except (ValueError, psutil.Error):
+                    pass
+        return alive
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    try:
+        psutil.Process(pid).wait(timeout=seconds)
+        return True
+    except psutil.TimeoutExpired:
+        return False
+    except psutil.NoSuchProcess:
+        return True

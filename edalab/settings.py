@@ -1,0 +1,75 @@
+"""Where things are and how the engine is configured: one place for paths, ports and names.
+
+Why this exists: the Makefile, the scripts, the checks and the tests must agree on the
+endpoint, the state folder and the engine's settings; reading them from one module keeps a
+learner's shell, an instructor's laptop and CI on the same values.
+
+Environment variables a user may set:
+  EDALAB_ENGINE      host | container (default: container when a Docker engine answers)
+  EDALAB_PORT        the engine's port on localhost (default 4566, what `awslocal` expects)
+  EDALAB_ENDPOINT    talk to an engine that is already running at this URL (must be local)
+  EDALAB_STATE_DIR   where the host engine keeps its pid, log and files (default .edalab/)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT_ID = "000000000000"
+# Dummy credentials: every client this project makes uses these, never the user's own.
+DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+DEFAULT_PORT = 4566
+CONTAINER_IMAGE = "localstack/localstack:4.14.0"
+
+# Event source mappings poll SQS; LocalStack's defaults (1 s interval, up to 10 s back-off on
+# an empty queue) make a message wait up to ~10 s for its function. These settle latency near
+# 0.3 s while an idle engine polls each mapping at most twice a second.
+ESM_POLL_INTERVAL_SEC = "0.1"
+ESM_MAX_BACKOFF_ON_EMPTY_SEC = "0.5"
+SQS_METRICS_INTERVAL_SEC = "5"
+
+
+def port() -> int:
+    return int(os.environ.get("EDALAB_PORT") or DEFAULT_PORT)
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("EDALAB_STATE_DIR") or REPO_ROOT / ".edalab").resolve()
+
+
+def endpoint() -> str:
+    return os.environ.get("EDALAB_ENDPOINT") or f"http://localhost:{port()}"
+
+
+def engine_settings(gateway_port: int) -> dict[str, str]:
+    """LocalStack settings shared by both engine modes (the container adds its own)."""
+    return {
+        "GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
+        # URLs LocalStack hands out (queue URLs, API endpoints) must work with no DNS:
+        # `*.localhost.localstack.cloud` needs a public resolver, which offline CI lacks.
+        "LOCALSTACK_HOST": f"localhost:{gateway_port}",
+        "SQS_ENDPOINT_STRATEGY": "path",
+        "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": ESM_POLL_INTERVAL_SEC,
+        "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": ESM_MAX_BACKOFF_ON_EMPTY_SEC,
+        # SQS publishes queue metrics (depth, age) to CloudWatch this often; AWS does every
+        # minute, which would make a learner wait a minute for a dead-letter alarm.
+        "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": SQS_METRICS_INTERVAL_SEC,
+        "DISABLE_EVENTS": "1",  # no analytics calls home
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+    }
+
+
+def host_engine_settings(gateway_port: int, state: Path) -> dict[str, str]:
+    """Settings for LocalStack run as a local process with this project's two plugins."""
+    return {
+        **engine_settings(gateway_port),
+        "OVERRIDE_IN_DOCKER": "0",  # the machine may itself be a container; use host paths
+        "FILESYSTEM_ROOT": str(state / "filesystem"),
+        "EDALAB_STATE_DIR": str(state),
+        "LAMBDA_RUNTIME_EXECUTOR": "local",
+        "PROVIDER_OVERRIDE_DYNAMODB": "moto",
+        "DNS_ADDRESS": "0",  # LocalStack's DNS server would want port 53
+    }

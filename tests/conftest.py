@@ -1,0 +1,84 @@
+"""Fixtures shared by the whole suite: one engine per session, clients bound to it.
+
+The engine comes from one of three sources, chosen with EDALAB_TEST_ENGINE:
+  host       (default) starts its own LocalStack process on a free port, with its own state
+             folder, so it never disturbs an engine a learner started with `make up`;
+  container  LocalStack's pinned image through testcontainers (needs a Docker engine; skipped
+             with the reason when none answers);
+  external   an engine that is already running at EDALAB_ENDPOINT (e.g. from `make up`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from edalab import aws, settings
+from edalab.engine.container import docker_engine_answers
+from edalab.engine.health import is_healthy
+from edalab.engine.host import HostEngine
+
+TESTS_DIR = Path(__file__).parent
+
+
+@dataclass
+class Engine:
+    source: str
+    endpoint: str
+    host: HostEngine | None = None  # set for the host source, which tests may inspect
+
+    def client(self, service: str):
+        return aws.client(service, self.endpoint)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _container_engine() -> Iterator[Engine]:
+    if not docker_engine_answers():
+        pytest.skip("container engine: no Docker engine answers on this machine (only a client is installed)")
+    from testcontainers.localstack import LocalStackContainer
+
+    container = LocalStackContainer(image=os.environ.get("LOCALSTACK_IMAGE", settings.CONTAINER_IMAGE))
+    container.with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
+    for name, value in settings.engine_settings(4566).items():
+        if name != "GATEWAY_LISTEN":
+            container.with_env(name, value)
+    with container:
+        yield Engine("container", container.get_url())
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory) -> Iterator[Engine]:
+    source = os.environ.get("EDALAB_TEST_ENGINE", "host")
+    if source == "container":
+        yield from _container_engine()
+    elif source == "external":
+        endpoint = settings.endpoint()
+        if not is_healthy(endpoint):
+            pytest.fail(f"EDALAB_TEST_ENGINE=external but nothing healthy answers at {endpoint}; run `make up`")
+        yield Engine("external", endpoint)
+    elif source == "host":
+        host = HostEngine(tmp_path_factory.mktemp("engine"), free_port())
+        host.start()
+        try:
+            yield Engine("host", host.endpoint, host)
+        finally:
+            host.stop()
+    else:
+        pytest.fail(f"EDALAB_TEST_ENGINE={source!r}: use host, container or external")
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short suffix that keeps each test's resource names apart."""
+    return uuid.uuid4().hex[:8]

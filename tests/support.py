@@ -1,0 +1,89 @@
+"""Helpers the engine tests share: deploying a test handler, making queues, reading them.
+
+Why this exists: each test builds the few resources it needs (with unique names) instead of
+leaning on a shared stack, so a failure points at one integration. Deploying a function
+and draining a queue are the same few lines everywhere; they live here once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from edalab.waiting import wait_for
+
+HANDLERS = Path(__file__).parent / "handlers"
+ROLE = "arn:aws:iam::000000000000:role/edalab-test"
+
+
+def zip_source(source: str, name: str = "app.py") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, source)
+    return buffer.getvalue()
+
+
+def create_function(lam, name: str, handler_file: str, *, timeout: int = 10, env: dict | None = None) -> str:
+    """Deploys tests/handlers/<handler_file> as `app.py`; returns the function ARN once Active."""
+    code = zip_source((HANDLERS / handler_file).read_text())
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": code},
+        Timeout=timeout,
+        Environment={"Variables": env or {}},
+    )["FunctionArn"]
+    wait_for(
+        lambda: lam.get_function(FunctionName=name)["Configuration"]["State"],
+        what=f"function {name} to become Active",
+        until=lambda state: state == "Active",
+    )
+    return arn
+
+
+def create_queue(sqs, name: str, **attributes) -> tuple[str, str]:
+    """Creates a queue; returns (url, arn)."""
+    url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive_all(sqs, url: str, expected: int, timeout: float = 30.0) -> list[dict]:
+    """Receives and deletes messages until `expected` have arrived (or the deadline passes)."""
+    received: list[dict] = []
+
+    def probe():
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            received.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(received)
+
+    wait_for(probe, what=f"{expected} message(s) on {url}", timeout=timeout, until=lambda n: n >= expected)
+    return received
+
+
+def queue_depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def bodies(messages: list[dict]) -> list[dict]:
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def allow_service_to_send(sqs, queue_url: str, queue_arn: str, service: str) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sqs:SendMessage", "Resource": queue_arn}
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
