@@ -6,7 +6,7 @@ READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status logs test test-container clean
+.PHONY: help setup up down status logs test test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,3 +37,6 @@ test-container: $(READY) ## the suite against the container engine (needs a Dock
 
 clean: down ## stop everything and remove the engine's state folder (keeps .venv)
 	@rm -rf .edalab
+
+bench: $(READY) ## measure engine start, bootstrap, invoke and SQS latency (bench/results/latest.json)
+	@$(PY) bench/engine_latency.py

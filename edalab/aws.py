@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from edalab import settings
@@ -19,8 +20,12 @@ _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect
 
 @lru_cache(maxsize=8)
 def _session(endpoint: str) -> boto3.session.Session:
-    # Explicit credentials and region: boto3 must not pick up the user's profile or keys.
-    return boto3.session.Session(region_name=settings.REGION, **settings.DUMMY_CREDENTIALS)
+    # Explicit credentials and region, and the default profile whatever AWS_PROFILE says:
+    # boto3 must not pick up the user's keys, nor fail on a profile this machine lacks.
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.session.Session(
+        botocore_session=core, region_name=settings.REGION, **settings.DUMMY_CREDENTIALS
+    )
 
 
 def client(service: str, endpoint: str | None = None):

@@ -1,0 +1,134 @@
+"""The front door as a newcomer uses it: `make up`, again, `make status`, the welcome stack's
+flows, `make down`, and recovery after the engine is killed.
+
+These run the real make targets against a second host engine with its own port and state
+folder, so they never touch an engine a learner started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import free_port
+from edalab import aws, settings
+from edalab.bootstrap import stack_outputs
+from edalab.engine.host import HostEngine
+from edalab.waiting import wait_for
+from support import queue_depth
+
+
+@pytest.fixture(scope="module")
+def lab_env(tmp_path_factory):
+    state = tmp_path_factory.mktemp("make-up")
+    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state)}
+    env.pop("EDALAB_ENDPOINT", None)
+    yield env
+    make(env, "down")
+
+
+def make(env: dict, target: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=settings.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def engine_of(env: dict) -> HostEngine:
+    return HostEngine(Path(env["EDALAB_STATE_DIR"]), int(env["EDALAB_PORT"]))
+
+
+def test_make_up_starts_the_engine_and_deploys_the_labs(lab_env):
+    result = make(lab_env, "up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "engine healthy after" in result.stdout
+    assert "edalab-00-welcome: created" in result.stdout
+    assert engine_of(lab_env).is_up()
+
+
+def test_a_second_make_up_reports_up_and_changes_nothing(lab_env):
+    started = time.monotonic()
+    result = make(lab_env, "up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Already up" in result.stdout
+    assert "edalab-00-welcome: unchanged" in result.stdout
+    assert time.monotonic() - started < 60  # generous: the point is no redeploy, see bench/
+
+
+def test_make_status_shows_mode_health_resources_and_queues(lab_env):
+    result = make(lab_env, "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Engine: host, healthy" in out
+    assert "1 functions" in out and "1 stacks" in out
+    assert "edalab-welcome-uploads-dlq" in out
+
+
+def test_the_welcome_stack_carries_every_integration(lab_env):
+    endpoint = engine_of(lab_env).endpoint
+    outputs = stack_outputs("edalab-00-welcome", endpoint)
+    s3, sns, events, ddb = (aws.client(s, endpoint) for s in ("s3", "sns", "events", "dynamodb"))
+    s3.put_object(Bucket=outputs["UploadsBucket"], Key="incoming/one.json", Body=b'{"n": 1}')
+    s3.put_object(Bucket=outputs["UploadsBucket"], Key="direct/two.txt", Body=b"two")
+    sns.publish(TopicArn=outputs["NewsTopicArn"], Message="news",
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": "welcome"}})
+    events.put_events(Entries=[{"Source": "edalab.welcome", "DetailType": "Hello", "Detail": "{}"}])
+    request = urllib.request.Request(
+        f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/dev/events", data=b'{"id": "first"}',
+        method="POST", headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+
+    def sources():
+        items = ddb.scan(TableName=outputs["EventsTable"])["Items"]
+        return {item["pk"]["S"] for item in items}
+
+    wait_for(sources, what="an event from every integration in the welcome table",
+             until=lambda seen: seen >= {"s3", "sqs", "sns", "eventbridge", "api"})
+
+
+def test_make_down_leaves_no_engine_or_function_process(lab_env):
+    engine = engine_of(lab_env)
+    engine_pid = engine.pid()
+    functions = engine.function_processes()
+    assert engine_pid and functions, "the welcome flows should have started function processes"
+    started = time.monotonic()
+    result = make(lab_env, "down")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.monotonic() - started < 15  # make down promises 10 s; make itself adds a little
+    leftovers = [pid for pid in [engine_pid, *functions] if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == []
+    assert make(lab_env, "down").returncode == 0  # a second down is harmless
+
+
+def test_after_the_engine_is_killed_status_says_so_and_make_up_recovers(lab_env):
+    assert make(lab_env, "up").returncode == 0
+    engine = engine_of(lab_env)
+    os.killpg(engine.pid(), signal.SIGKILL)
+    wait_for(lambda: engine.pid(), what="the killed engine to be gone", until=lambda pid: pid is None)
+
+    status = make(lab_env, "status")
+    assert status.returncode != 0
+    assert "ended without `make down`" in status.stdout
+
+    result = make(lab_env, "up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ended without `make down`" in result.stdout
+    assert "edalab-00-welcome: created" in result.stdout  # state was in memory: redeployed
+    sqs = aws.client("sqs", engine.endpoint)
+    dlq = stack_outputs("edalab-00-welcome", engine.endpoint)["UploadsDeadLetterQueueUrl"]
+    assert queue_depth(sqs, dlq) == 0
+    assert make(lab_env, "status").returncode == 0
