@@ -6,7 +6,7 @@ READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status logs test test-container bench clean
+.PHONY: help setup up down status logs reset lab check hint solution deploy progress test test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,27 @@ status: $(READY) ## engine mode, health, resources, queue and DLQ depths
 
 logs: $(READY) ## the engine's log (LINES=200)
 	@$(PY) -m edalab logs --lines $(or $(LINES),200)
+
+reset: $(READY) ## back to the freshly bootstrapped baseline (your files are untouched)
+	@$(PY) -m edalab reset
+
+lab: $(READY) ## where lab LAB=NN stands and what to do next
+	@$(PY) -m edalab lab $(LAB)
+
+check: $(READY) ## verify lab LAB=NN against the engine (exit 0 only when complete)
+	@$(PY) -m edalab check $(LAB)
+
+hint: $(READY) ## reveal the next hint of lab LAB=NN
+	@$(PY) -m edalab hint $(LAB)
+
+solution: $(READY) ## show lab LAB=NN's reference solution; APPLY=1 applies and deploys it
+	@$(PY) -m edalab solution $(LAB) $(if $(filter 1 yes true,$(APPLY)),--apply)
+
+deploy: $(READY) ## redeploy lab LAB=NN after editing its handler
+	@$(PY) -m edalab deploy $(LAB)
+
+progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
+	@$(PY) -m edalab progress --format $(or $(FORMAT),table)
 
 test: $(READY) ## the whole test suite (starts its own engine)
 	@$(PY) -m pytest $(PYTEST_ARGS)

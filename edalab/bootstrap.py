@@ -111,12 +111,12 @@ def ensure_artifact_bucket(s3) -> None:
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
 
 
-def _parameters(stack: Stack, s3, handlers_dir: Path) -> list[dict]:
+def _parameters(stack: Stack, s3, handler_sources: dict[str, Path], extra: dict[str, str]) -> list[dict]:
     params = [{"ParameterKey": "CodeBucket", "ParameterValue": ARTIFACT_BUCKET}]
     for parameter, folder in stack.handler_parameters().items():
-        params.append(
-            {"ParameterKey": parameter, "ParameterValue": upload_handler(s3, handlers_dir / folder)}
-        )
+        source = handler_sources.get(folder, settings.REPO_ROOT / "handlers" / folder)
+        params.append({"ParameterKey": parameter, "ParameterValue": upload_handler(s3, source)})
+    params += [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in extra.items()]
     return params
 
 
@@ -138,11 +138,21 @@ def _wait_stack(cfn, name: str, timeout: float) -> str:
     raise DeployError(f"stack {name} did not finish within {timeout:.0f} s")
 
 
-def deploy_stack(stack: Stack, endpoint: str | None = None, timeout: float = 180.0) -> str:
-    """Creates or updates one stack. Returns 'created', 'updated' or 'unchanged'."""
+def deploy_stack(
+    stack: Stack,
+    endpoint: str | None = None,
+    timeout: float = 180.0,
+    handler_sources: dict[str, Path] | None = None,
+    parameters: dict[str, str] | None = None,
+) -> str:
+    """Creates or updates one stack. Returns 'created', 'updated' or 'unchanged'.
+
+    `handler_sources` maps a handler folder name to another folder to zip instead (the
+    solution's version); `parameters` sets template parameters beyond the code locations."""
     cfn = aws.client("cloudformation", endpoint)
     s3 = aws.client("s3", endpoint)
-    params = _parameters(stack, s3, settings.REPO_ROOT / "handlers")
+    ensure_artifact_bucket(s3)
+    params = _parameters(stack, s3, handler_sources or {}, parameters or {})
     request = {
         "StackName": stack.name,
         "TemplateBody": stack.body,
@@ -189,14 +199,15 @@ def deploy_all(
     endpoint: str | None = None,
     stacks: list[Stack] | None = None,
     progress: Callable[[str, str], None] = lambda name, outcome: None,
+    parameters: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Deploys every lab stack in parallel; returns each stack's outcome."""
+    """Deploys every lab stack in parallel; returns each stack's outcome.
+    `parameters` maps a stack name to template parameters for it."""
     stacks = lab_stacks() if stacks is None else stacks
-    ensure_artifact_bucket(aws.client("s3", endpoint))
     outcomes: dict[str, str] = {}
 
     def one(stack: Stack) -> None:
-        outcome = deploy_stack(stack, endpoint)
+        outcome = deploy_stack(stack, endpoint, parameters=(parameters or {}).get(stack.name))
         outcomes[stack.name] = outcome
         progress(stack.name, outcome)
 

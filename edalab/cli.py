@@ -14,11 +14,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from edalab import bootstrap, engine, inventory, settings
+from edalab import bootstrap, engine, inventory, labs, loop, settings
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.safety import UnsafeEndpointError, require_local_endpoint
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _engine():
@@ -104,6 +104,55 @@ def cmd_logs(args) -> int:
     return 0
 
 
+def cmd_reset(_args) -> int:
+    """Back to the freshly bootstrapped baseline: the engine's state is in memory, so a
+    restart forgets everything (including what a learner made by hand) and bootstrap redeploys."""
+    started = time.monotonic()
+    mode, eng = _engine()
+    eng.stop()
+    console.print(f"Restarting the {mode} engine ...")
+    eng.start()
+    _bootstrap(eng.endpoint)
+    console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (your files are untouched).")
+    return 0
+
+
+def _running_endpoint() -> str:
+    mode, eng = _engine()
+    if not eng.is_up():
+        raise EngineNotHealthy(f"the {mode} engine is not running: `make up` first")
+    return eng.endpoint
+
+
+def cmd_lab(args) -> int:
+    loop.show_lab(args.lab, _running_endpoint())
+    return 0
+
+
+def cmd_check(args) -> int:
+    return 0 if loop.check(args.lab, _running_endpoint()).passed else 1
+
+
+def cmd_hint(args) -> int:
+    loop.hint(args.lab)
+    return 0
+
+
+def cmd_solution(args) -> int:
+    loop.solution(args.lab, _running_endpoint() if args.apply else settings.endpoint(), args.apply)
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    loop.deploy(args.lab, _running_endpoint())
+    return 0
+
+
+def cmd_progress(args) -> int:
+    loop.progress(args.format)
+    return 0
+
+
 def cmd_bootstrap(_args) -> int:
     _bootstrap(require_local_endpoint(settings.endpoint()))
     return 0
@@ -119,6 +168,23 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--lines", type=int, default=200)
     logs.set_defaults(fn=cmd_logs)
     sub.add_parser("bootstrap", help="deploy every lab stack to the running engine").set_defaults(fn=cmd_bootstrap)
+    sub.add_parser("reset", help="back to the freshly bootstrapped baseline").set_defaults(fn=cmd_reset)
+    for name, fn, text in (
+        ("lab", cmd_lab, "where a lab stands and what to do next"),
+        ("check", cmd_check, "verify a lab against the running engine"),
+        ("hint", cmd_hint, "reveal the next hint of a lab"),
+        ("deploy", cmd_deploy, "redeploy a lab after editing its handler"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("lab", nargs="?", help="the lab's number, e.g. 01")
+        p.set_defaults(fn=fn)
+    p = sub.add_parser("solution", help="show (or apply) a lab's reference solution")
+    p.add_argument("lab", nargs="?")
+    p.add_argument("--apply", action="store_true")
+    p.set_defaults(fn=cmd_solution)
+    p = sub.add_parser("progress", help="every lab's state for this learner")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(fn=cmd_progress)
     args = parser.parse_args(argv)
     try:
         require_local_endpoint(settings.endpoint())
@@ -126,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnsafeEndpointError as error:
         console.print(f"[red]{error}[/]")
         return 3
+    except labs.UnknownLab as error:
+        console.print(f"[red]{error}[/]")
+        return 2
     except (EngineNotHealthy, bootstrap.DeployError, engine.UnknownEngineMode) as error:
         console.print(f"[red]{error}[/]")
         console.print("  see `make logs` for the engine's side")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import psutil
 from edalab import settings
 from edalab.engine.health import EngineNotHealthy, is_healthy, wait_healthy
 
-STOP_GRACE_SECONDS = 4.0
+STOP_GRACE_SECONDS = 2.0  # LocalStack often ignores SIGTERM once a Lambda ran; its state is in memory anyway
 STOP_TOTAL_SECONDS = 10.0
 
 
@@ -87,6 +88,8 @@ class HostEngine:
         """Starts the engine and waits until it is healthy. Returns the seconds it took."""
         self.state.mkdir(parents=True, exist_ok=True)
         self._kill_stale_functions()
+        # state is in memory; files a previous run left (unzipped code, temp files) are stale
+        shutil.rmtree(self.state / "filesystem", ignore_errors=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
         env.update(settings.host_engine_settings(self.port, self.state))
         started = time.monotonic()
