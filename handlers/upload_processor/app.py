@@ -1,0 +1,94 @@
+"""Processes order files uploaded to S3: S3 -> SQS -> this function -> S3 `processed/` + status.
+
+Each SQS message carries an S3 event. For each uploaded file the function reads it,
+validates it, transforms it into a summary, writes the summary under `processed/` and
+records the outcome in the status table. A file that cannot be processed is recorded as
+REJECTED (with the reason) and its message is reported as failed, so SQS retries it and,
+after the queue's maxReceiveCount, moves it to the dead-letter queue: nothing is lost.
+"""
+
+import json
+import os
+import time
+from urllib.parse import unquote_plus
+
+import boto3
+
+S3 = boto3.client("s3")
+STATUS = boto3.resource("dynamodb").Table(os.environ["STATUS_TABLE"])
+OUTPUT_PREFIX = "processed/"
+MAX_BYTES = 1024 * 1024
+
+
+class InvalidUpload(Exception):
+    """The file itself is wrong: retrying will not help, but the message still goes to the DLQ."""
+
+
+def validate(doc):
+    """Returns the order if `doc` is a valid order, else raises InvalidUpload with the reason.
+
+    A valid order: {"order_id": str, "customer": str,
+                    "items": [{"sku": str, "qty": int > 0, "unit_price": number >= 0}, ...]}
+    """
+    # TODO (lab 02): check each rule above; on the first one broken,
+    #   raise InvalidUpload("...a reason a person can act on...").
+    #   Careful: in Python, True is an int. A qty of true is not a quantity.
+    raise NotImplementedError("validate() is the lab 02 exercise")
+
+
+def transform(order):
+    """The summary written under processed/: counts and the total, rounded to cents."""
+    # TODO (lab 02): return
+    #   {"order_id": ..., "customer": ... (without surrounding spaces),
+    #    "item_count": the sum of every item's qty,
+    #    "total": the sum of qty * unit_price, rounded to 2 decimals}
+    raise NotImplementedError("transform() is the lab 02 exercise")
+
+
+def record_status(key, status, **details):
+    STATUS.put_item(Item={"key": key, "status": status, "updated_at": int(time.time()), **details})
+
+
+def process_upload(bucket, key, attempt):
+    head = S3.head_object(Bucket=bucket, Key=key)
+    if head["ContentLength"] > MAX_BYTES:
+        raise InvalidUpload(f"the file has {head['ContentLength']} bytes; the limit is {MAX_BYTES}")
+    raw = S3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidUpload("the file is not valid JSON")
+    summary = transform(validate(doc))
+    output_key = OUTPUT_PREFIX + key.split("/", 1)[-1]
+    S3.put_object(Bucket=bucket, Key=output_key, Body=json.dumps(summary).encode(),
+                  ContentType="application/json")
+    record_status(key, "PROCESSED", output_key=output_key, attempt=attempt)
+    print(json.dumps({"processed": key, "output": output_key, "attempt": attempt}))
+
+
+def process_message(record):
+    body = json.loads(record["body"])
+    if body.get("Event") == "s3:TestEvent":
+        return  # S3 sends one when the notification is set up; nothing to do
+    attempt = int(record["attributes"]["ApproximateReceiveCount"])
+    for s3_record in body.get("Records", []):
+        bucket = s3_record["s3"]["bucket"]["name"]
+        key = unquote_plus(s3_record["s3"]["object"]["key"])
+        try:
+            process_upload(bucket, key, attempt)
+        except Exception as error:
+            reason = str(error) or type(error).__name__
+            status = "REJECTED" if isinstance(error, InvalidUpload) else "ERROR"
+            record_status(key, status, reason=reason, attempt=attempt)
+            print(json.dumps({"failed": key, "status": status, "reason": reason, "attempt": attempt}))
+            raise
+
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        try:
+            process_message(record)
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
