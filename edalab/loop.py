@@ -121,10 +121,11 @@ def solution(lab_id: str, endpoint: str, apply: bool) -> None:
 
 def run_solution_script(lab: labs.Lab, endpoint: str) -> None:
     """Runs the lab's solution commands with `awslocal` pointed at the engine."""
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "EDALAB_ENDPOINT": endpoint,
+    host = endpoint.split("://", 1)[-1].rstrip("/")
+    env = {**os.environ, "LOCALSTACK_HOST": host, "EDALAB_ENDPOINT": endpoint, "DISABLE_DEPRECATION_NOTICE": "1",
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": settings.REGION}
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
     env["PATH"] = f"{settings.REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     subprocess.run(["bash", str(lab.solution_script)], env=env, check=True, cwd=settings.REPO_ROOT)
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Lab 00's exercise, done with the commands from the README.
+set -euo pipefail
+endpoint="http://${LOCALSTACK_HOST:-localhost:4566}"
+
+# 1. a first message, to the queue the welcome stack created
+queue_url=$(awslocal sqs get-queue-url --queue-name edalab-welcome-uploads --query QueueUrl --output text)
+awslocal sqs send-message --queue-url "$queue_url" --message-body "hello from the welcome lab"
+
+# 2. a first notification, with the attribute the queue's filter policy asks for
+awslocal sns publish \
+  --topic-arn arn:aws:sns:us-east-1:000000000000:edalab-welcome-news \
+  --message "hello, subscribers" \
+  --message-attributes '{"kind": {"DataType": "String", "StringValue": "welcome"}}'
+
+# 3. a first API call
+api_id=$(awslocal apigateway get-rest-apis --query "items[?name=='edalab-welcome-api'].id" --output text)
+curl -sS -X POST "$endpoint/_aws/execute-api/$api_id/dev/events" \
+  -H 'Content-Type: application/json' -d '{"id": "hello"}'
+echo
