@@ -5,7 +5,8 @@ host engine of its own (free port, temporary state folder):
   - engine start to healthy,
   - the bootstrap of every lab stack from nothing, and again when nothing changed,
   - a warm synchronous Lambda invoke,
-  - SQS send -> handler (through an event source mapping) -> reply seen by the sender.
+  - SQS send -> handler (through an event source mapping) -> reply seen by the sender,
+  - `make reset`: the engine restarted and every lab redeployed.
 Each figure is the median and p95 over several runs. Run with `make bench`.
 """
 
@@ -86,6 +87,9 @@ def main() -> None:
         results["bootstrap, nothing changed"] = summary([timed(lambda: bootstrap.deploy_all(endpoint)) for _ in range(3)])
         results["warm Lambda invoke"] = measure_invoke(endpoint, runs=50)
         results["SQS send -> handler -> reply"] = measure_sqs_to_handler(endpoint, runs=15)
+        results["reset (restart + bootstrap)"] = summary(
+            [timed(lambda: (engine.stop(), engine.start(), bootstrap.deploy_all(endpoint))) for _ in range(2)]
+        )
     finally:
         engine.stop()
     RESULTS.mkdir(exist_ok=True)

@@ -8,6 +8,7 @@ Every command says what it did and exits non-zero with a reason when it could no
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -118,6 +119,11 @@ def cmd_reset(_args) -> int:
 
 
 def _running_endpoint() -> str:
+    if os.environ.get("EDALAB_ENDPOINT"):  # an engine run elsewhere (tests, a shared machine)
+        endpoint = require_local_endpoint(settings.endpoint())
+        if health(endpoint) is None:
+            raise EngineNotHealthy(f"nothing answers at EDALAB_ENDPOINT={endpoint}")
+        return endpoint
     mode, eng = _engine()
     if not eng.is_up():
         raise EngineNotHealthy(f"the {mode} engine is not running: `make up` first")

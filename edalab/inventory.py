@@ -69,3 +69,32 @@ def queue_depths(endpoint: str | None = None) -> list[QueueDepth]:
         )
         for url, a in sorted(attributes.items())
     ]
+
+
+def snapshot(endpoint: str | None = None) -> dict:
+    """Everything a learner could add or change, by name: resources of every kind, the keys
+    in each bucket, the item count of each table and the depth of each queue. Two equal
+    snapshots mean the same environment (used to prove `make reset` restores the baseline)."""
+
+    def c(service):
+        return aws.client(service, endpoint)
+
+    s3, ddb = c("s3"), c("dynamodb")
+    buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
+    tables = sorted(ddb.list_tables()["TableNames"])
+    return {
+        "buckets": {b: sorted(o["Key"] for o in s3.list_objects_v2(Bucket=b).get("Contents", [])) for b in buckets},
+        "tables": {t: ddb.scan(TableName=t, Select="COUNT")["Count"] for t in tables},
+        "queues": {q.name: q.visible + q.in_flight for q in queue_depths(endpoint)},
+        "topics": sorted(t["TopicArn"] for t in c("sns").list_topics()["Topics"]),
+        "subscriptions": sorted(s["Endpoint"] for s in c("sns").list_subscriptions()["Subscriptions"]),
+        "functions": sorted(f["FunctionName"] for f in c("lambda").list_functions()["Functions"]),
+        "event source mappings": sorted(
+            m["EventSourceArn"] for m in c("lambda").list_event_source_mappings()["EventSourceMappings"]
+        ),
+        "event rules": sorted(r["Name"] for r in c("events").list_rules()["Rules"]),
+        "REST APIs": sorted(a["name"] for a in c("apigateway").get_rest_apis()["items"]),
+        "alarms": sorted(a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]),
+        "stacks": sorted(s["StackName"] for s in c("cloudformation").describe_stacks()["Stacks"]
+                         if s["StackStatus"] != "DELETE_COMPLETE"),
+    }

@@ -78,6 +78,16 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
         pytest.fail(f"EDALAB_TEST_ENGINE={source!r}: use host, container or external")
 
 
+@pytest.fixture(scope="session")
+def lab_engine(engine) -> Engine:
+    """The session engine with every lab's stack deployed (lab 02 with short retries)."""
+    from edalab import bootstrap
+    from support import FAST_PARAMETERS
+
+    bootstrap.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS)
+    return engine
+
+
 @pytest.fixture
 def unique() -> str:
     """A short suffix that keeps each test's resource names apart."""

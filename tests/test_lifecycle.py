@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from conftest import free_port
-from edalab import aws, settings
+from edalab import aws, inventory, settings
 from edalab.bootstrap import stack_outputs
 from edalab.engine.host import HostEngine
 from edalab.waiting import wait_for
@@ -66,12 +66,44 @@ def test_a_second_make_up_reports_up_and_changes_nothing(lab_env):
     assert time.monotonic() - started < 60  # generous: the point is no redeploy, see bench/
 
 
+def settled_snapshot(endpoint: str) -> dict:
+    """The inventory once in-flight events (e.g. S3's s3:TestEvent after deploy) are done:
+    two snapshots in a row that are equal."""
+    previous = None
+
+    def probe():
+        nonlocal previous
+        current = inventory.snapshot(endpoint)
+        stable, previous = current == previous, current
+        return current if stable else None
+
+    return wait_for(probe, what="the environment to settle", timeout=30, interval=0.5)
+
+
+def test_make_reset_removes_what_a_learner_added_and_restores_the_baseline(lab_env):
+    endpoint = engine_of(lab_env).endpoint
+    baseline = settled_snapshot(endpoint)
+    sqs, s3, ddb, sns = (aws.client(s, endpoint) for s in ("sqs", "s3", "dynamodb", "sns"))
+    sqs.create_queue(QueueName="learner-extra")
+    sqs.send_message(QueueUrl=stack_outputs("edalab-00-welcome", endpoint)["NewsQueueUrl"], MessageBody="left over")
+    s3.put_object(Bucket="edalab-items-snapshots", Key="by-hand.txt", Body=b"x")
+    s3.create_bucket(Bucket="learner-bucket")
+    ddb.put_item(TableName="edalab-items", Item={"id": {"S": "by-hand"}})
+    sns.create_topic(Name="learner-topic")
+    assert inventory.snapshot(endpoint) != baseline
+
+    result = make(lab_env, "reset")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Reset to the baseline" in result.stdout
+    assert settled_snapshot(endpoint) == baseline
+
+
 def test_make_status_shows_mode_health_resources_and_queues(lab_env):
     result = make(lab_env, "status")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Engine: host, healthy" in out
-    assert "1 functions" in out and "1 stacks" in out
+    assert "Resources:" in out and "stacks" in out
     assert "edalab-welcome-uploads-dlq" in out
 
 

@@ -1,0 +1,108 @@
+"""Lab 02's pipeline with the reference solution: valid, invalid, filtered, and many uploads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from edalab import bootstrap, labs
+from edalab.waiting import wait_for
+from support import deploy_lab
+
+GOOD = {"order_id": "T-1", "customer": "Ada", "items": [{"sku": "a", "qty": 3, "unit_price": 1.1}]}
+
+
+@pytest.fixture(scope="module")
+def pipeline(lab_engine):
+    lab = labs.find("02")
+    deploy_lab(lab, lab_engine.endpoint, solution=True)
+    outputs = bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)
+    return lab_engine, outputs
+
+
+def status_items(engine, table, prefix):
+    items = engine.client("dynamodb").scan(TableName=table)["Items"]
+    return {i["key"]["S"]: i for i in items if i["key"]["S"].startswith(prefix)}
+
+
+def dlq_bodies(engine, url):
+    messages = engine.client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
+    ).get("Messages", [])
+    return [m["Body"] for m in messages]
+
+
+def test_valid_upload_is_processed_and_recorded(pipeline):
+    engine, out = pipeline
+    key = f"incoming/{uuid.uuid4().hex}.json"
+    engine.client("s3").put_object(Bucket=out["UploadsBucket"], Key=key, Body=json.dumps(GOOD))
+    item = wait_for(lambda: status_items(engine, out["StatusTable"], key).get(key), what=f"status of {key}")
+    assert item["status"]["S"] == "PROCESSED"
+    summary = json.loads(engine.client("s3").get_object(Bucket=out["UploadsBucket"], Key=item["output_key"]["S"])
+                         ["Body"].read())
+    assert summary == {"order_id": "T-1", "customer": "Ada", "item_count": 3, "total": 3.3}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"{broken", "not valid JSON"), (json.dumps({**GOOD, "items": []}).encode(), "'items'"),
+     (json.dumps({**GOOD, "items": [{"sku": "a", "qty": True, "unit_price": 1}]}).encode(), "'qty'")],
+)
+def test_invalid_upload_is_reported_and_dead_lettered_after_three_receives(pipeline, body, reason):
+    engine, out = pipeline
+    key = f"incoming/bad-{uuid.uuid4().hex}.json"
+    engine.client("s3").put_object(Bucket=out["UploadsBucket"], Key=key, Body=body)
+    wait_for(lambda: [b for b in dlq_bodies(engine, out["DeadLetterQueueUrl"]) if key in b],
+             what=f"{key} in the DLQ", timeout=60)
+    item = status_items(engine, out["StatusTable"], key)[key]
+    assert item["status"]["S"] == "REJECTED" and reason in item["reason"]["S"]
+    assert item["attempt"]["N"] == "3"
+
+
+def test_uploads_outside_the_filter_trigger_nothing(pipeline):
+    engine, out = pipeline
+    run = uuid.uuid4().hex
+    s3 = engine.client("s3")
+    ignored = [f"other/{run}.json", f"incoming/{run}.txt", f"incoming-{run}.json"]
+    for key in ignored:
+        s3.put_object(Bucket=out["UploadsBucket"], Key=key, Body=json.dumps(GOOD))
+    last = f"incoming/{run}-last.json"
+    s3.put_object(Bucket=out["UploadsBucket"], Key=last, Body=json.dumps(GOOD))
+    wait_for(lambda: status_items(engine, out["StatusTable"], last), what=f"status of {last}")
+    seen = {k for k in status_items(engine, out["StatusTable"], "") if run in k}
+    assert seen == {last}
+
+
+def test_direct_uploads_go_through_the_forwarder(pipeline):
+    engine, out = pipeline
+    key = f"direct/{uuid.uuid4().hex}.json"
+    engine.client("s3").put_object(Bucket=out["UploadsBucket"], Key=key, Body=json.dumps(GOOD))
+    item = wait_for(lambda: status_items(engine, out["StatusTable"], key).get(key), what=f"status of {key}")
+    assert item["status"]["S"] == "PROCESSED"
+
+
+def test_many_uploads_give_one_outcome_each_none_lost_none_doubled(pipeline):
+    engine, out = pipeline
+    run = uuid.uuid4().hex[:8]
+    s3 = engine.client("s3")
+    good = [f"incoming/{run}/ok-{i}.json" for i in range(40)]
+    bad = [f"incoming/{run}/bad-{i}.json" for i in range(5)]
+    for key in good:
+        s3.put_object(Bucket=out["UploadsBucket"], Key=key, Body=json.dumps({**GOOD, "order_id": key}))
+    for key in bad:
+        s3.put_object(Bucket=out["UploadsBucket"], Key=key, Body=b"not an order")
+
+    statuses = wait_for(lambda: status_items(engine, out["StatusTable"], f"incoming/{run}/"),
+                        what="a status for every upload", timeout=60, until=lambda s: len(s) == 45)
+    assert {k for k, v in statuses.items() if v["status"]["S"] == "PROCESSED"} == set(good)
+    assert all(statuses[k]["attempt"]["N"] == "1" for k in good)  # processed once, first time
+    wait_for(lambda: [k for k in bad if statuses[k]["status"]["S"] == "REJECTED"
+                      and status_items(engine, out["StatusTable"], k)[k]["attempt"]["N"] == "3"],
+             what="every bad upload to be tried 3 times", timeout=60, until=lambda ks: len(ks) == len(bad))
+    outputs = s3.list_objects_v2(Bucket=out["UploadsBucket"], Prefix=f"processed/{run}/")["Contents"]
+    assert sorted(o["Key"] for o in outputs) == sorted(k.replace("incoming/", "processed/") for k in good)
+    in_dlq = set()
+    wait_for(lambda: in_dlq.update(k for b in dlq_bodies(engine, out["DeadLetterQueueUrl"]) for k in bad if k in b)
+             or in_dlq, what="every bad upload in the DLQ", timeout=60, until=lambda s: s == set(bad))
