@@ -81,6 +81,10 @@ def test_make_check_exit_codes_hints_and_progress(lab_engine, tmp_path, monkeypa
     assert by_lab["01"]["last_check"]["passed"] is True
     assert by_lab["00"]["last_check"] is None
 
+    assert cli.main(["lab", "01"]) == 0
+    shown = capsys.readouterr().out
+    assert "Edit: handlers/items_api/app.py" in shown and "Next lab: `make lab LAB=02`" in shown
+
     assert cli.main(["check", "99"]) == 2
     assert "not a lab" in capsys.readouterr().out
 
