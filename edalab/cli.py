@@ -110,7 +110,7 @@ def cmd_reset(_args) -> int:
     restart forgets everything (including what a learner made by hand) and bootstrap redeploys."""
     started = time.monotonic()
     mode, eng = _engine()
-    eng.stop()
+    eng.stop(graceful=False)
     console.print(f"Restarting the {mode} engine ...")
     eng.start()
     _bootstrap(eng.endpoint)

@@ -63,8 +63,8 @@ class ContainerEngine:
         wait_healthy(self.endpoint, timeout)
         return time.monotonic() - started
 
-    def stop(self) -> list[str]:
-        _compose("down", "--volumes", "--timeout", "10")
+    def stop(self, graceful: bool = True) -> list[str]:
+        _compose("down", "--volumes", "--timeout", "10" if graceful else "0")
         return ["containers removed"]
 
     def logs(self) -> str:

@@ -88,8 +88,7 @@ class HostEngine:
         """Starts the engine and waits until it is healthy. Returns the seconds it took."""
         self.state.mkdir(parents=True, exist_ok=True)
         self._kill_stale_functions()
-        # state is in memory; files a previous run left (unzipped code, temp files) are stale
-        shutil.rmtree(self.state / "filesystem", ignore_errors=True)
+        self._clear_stale_files()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
         env.update(settings.host_engine_settings(self.port, self.state))
         started = time.monotonic()
@@ -114,30 +113,40 @@ class HostEngine:
             raise
         return time.monotonic() - started
 
+    def _clear_stale_files(self) -> None:
+        """State is in memory, so files a previous run left (unzipped code, temp and state
+        files) are stale. The cache stays: LocalStack keeps its service catalog there, and
+        rebuilding it costs ~4 s on the first request after every start."""
+        root = self.state / "filesystem"
+        for stale in (root / "tmp", root / "var/lib/localstack/tmp", root / "var/lib/localstack/logs"):
+            shutil.rmtree(stale, ignore_errors=True)
+
     # -- stop -----------------------------------------------------------------------------------
-    def stop(self) -> list[str]:
-        """Stops the engine and every function process within ~10 s. Returns what it did."""
+    def stop(self, graceful: bool = True) -> list[str]:
+        """Stops the engine and every function process within ~10 s. Returns what it did.
+        `graceful=False` skips SIGTERM (for a reset, where the state is thrown away anyway)."""
         done: list[str] = []
         pid = self.pid()
         if pid is not None:
-            done.append(self._stop_engine(pid))
+            done.append(self._stop_engine(pid, STOP_GRACE_SECONDS if graceful else 0.0))
         killed = self._kill_stale_functions()
         if killed:
             done.append(f"removed {killed} function process(es)")
         self._pid_file.unlink(missing_ok=True)
         return done
 
-    def _stop_engine(self, pid: int) -> str:
+    def _stop_engine(self, pid: int, grace: float) -> str:
         try:
             group = os.getpgid(pid)
         except ProcessLookupError:
             return "engine was already gone"
-        os.killpg(group, signal.SIGTERM)
-        if _wait_gone(pid, STOP_GRACE_SECONDS):
-            return "engine stopped"
+        if grace > 0:
+            os.killpg(group, signal.SIGTERM)
+            if _wait_gone(pid, grace):
+                return "engine stopped"
         os.killpg(group, signal.SIGKILL)
-        _wait_gone(pid, STOP_TOTAL_SECONDS - STOP_GRACE_SECONDS)
-        return "engine did not stop on SIGTERM; killed"
+        _wait_gone(pid, STOP_TOTAL_SECONDS - grace)
+        return "engine killed" if grace == 0 else "engine did not stop on SIGTERM; killed"
 
     def _kill_stale_functions(self) -> int:
         """Kills function processes recorded by the executor whose engine is gone."""
