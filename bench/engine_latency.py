@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from edalab import aws, bootstrap
+from edalab import aws, labs
 from edalab.engine.host import HostEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -83,12 +83,12 @@ def main() -> None:
     results["engine start to healthy"], engine = measure_start(runs=3)
     try:
         endpoint = engine.endpoint
-        results["bootstrap, cold"] = summary([timed(lambda: bootstrap.deploy_all(endpoint))])
-        results["bootstrap, nothing changed"] = summary([timed(lambda: bootstrap.deploy_all(endpoint)) for _ in range(3)])
+        results["bootstrap, cold"] = summary([timed(lambda: labs.deploy_all(endpoint))])
+        results["bootstrap, nothing changed"] = summary([timed(lambda: labs.deploy_all(endpoint)) for _ in range(3)])
         results["warm Lambda invoke"] = measure_invoke(endpoint, runs=50)
         results["SQS send -> handler -> reply"] = measure_sqs_to_handler(endpoint, runs=15)
         results["reset (restart + bootstrap)"] = summary(
-            [timed(lambda: (engine.stop(), engine.start(), bootstrap.deploy_all(endpoint))) for _ in range(2)]
+            [timed(lambda: (engine.stop(), engine.start(), labs.deploy_all(endpoint))) for _ in range(2)]
         )
     finally:
         engine.stop()

@@ -1,8 +1,8 @@
-"""Deploys every lab's CloudFormation stack to the engine, idempotently.
+"""Deploys CloudFormation stacks to the engine, idempotently.
 
 Why this exists: `make up` must bring any engine to the same known set of resources, and a
-second `make up` must change nothing. Each lab folder with a `template.yaml` is one stack,
-named `edalab-<folder>`. Handler code is zipped reproducibly (fixed timestamps, sorted
+second `make up` must change nothing. Each lab folder's `template.yaml` is one stack, named
+`edalab-<folder>` (see `edalab.labs`, which knows the labs and calls this). Handler code is zipped reproducibly (fixed timestamps, sorted
 entries) and uploaded under a content hash, so unchanged code gives an unchanged template
 and CloudFormation reports "no updates". Stacks deploy in parallel.
 
@@ -68,15 +68,6 @@ class Stack:
 
 class DeployError(RuntimeError):
     pass
-
-
-def lab_stacks(labs_dir: Path | None = None) -> list[Stack]:
-    labs_dir = labs_dir or settings.REPO_ROOT / "labs"
-    return [
-        Stack(STACK_PREFIX + folder.name, folder / "template.yaml")
-        for folder in sorted(labs_dir.iterdir())
-        if (folder / "template.yaml").is_file()
-    ]
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -196,14 +187,13 @@ def _wait_deleted(cfn, name: str, timeout: float) -> None:
 
 
 def deploy_all(
-    endpoint: str | None = None,
-    stacks: list[Stack] | None = None,
+    endpoint: str | None,
+    stacks: list[Stack],
     progress: Callable[[str, str], None] = lambda name, outcome: None,
     parameters: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, str]:
     """Deploys every lab stack in parallel; returns each stack's outcome.
     `parameters` maps a stack name to template parameters for it."""
-    stacks = lab_stacks() if stacks is None else stacks
     outcomes: dict[str, str] = {}
 
     def one(stack: Stack) -> None:

@@ -53,14 +53,13 @@ def cmd_up(_args) -> int:
 
 
 def _bootstrap(endpoint: str) -> None:
-    stacks = bootstrap.lab_stacks()
-    console.print(f"Deploying {len(stacks)} lab stack(s) ...")
+    console.print(f"Deploying {len(labs.all_labs())} lab stack(s) ...")
     began = time.monotonic()
 
     def report(name: str, outcome: str) -> None:
         console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)")
 
-    bootstrap.deploy_all(endpoint, stacks, progress=report)
+    labs.deploy_all(endpoint, progress=report)
 
 
 def cmd_down(_args) -> int:

@@ -11,11 +11,15 @@ the tests need the same facts about a lab folder:
       check.py        the steps `make check` verifies
       solution/files/ the reference version of each exercise file, at its repository path
       solution/apply.sh  (optional) commands that complete a CLI exercise
+      post_deploy.py  (optional) `apply(endpoint, root)`: applies exercise files that are not
+                      code (a filter policy, an event pattern) after the stack is deployed
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +92,35 @@ def find(lab_id: str | None) -> Lab:
     raise UnknownLab(f"{given}: use LAB=NN, one of {choices}")
 
 
-def deploy(lab: Lab, endpoint: str | None = None, *, solution: bool = False, parameters: dict | None = None) -> str:
-    """Deploys the lab's stack with the learner's handler code (or the solution's)."""
+def deploy(
+    lab: Lab,
+    endpoint: str | None = None,
+    *,
+    solution: bool = False,
+    parameters: dict | None = None,
+    say: Callable[[str], None] = print,
+) -> str:
+    """Deploys the lab's stack with the learner's files (or the solution's)."""
     sources = lab.solution_handler_dirs() if solution else {}
-    return bootstrap.deploy_stack(lab.stack, endpoint, handler_sources=sources, parameters=parameters)
+    outcome = bootstrap.deploy_stack(lab.stack, endpoint, handler_sources=sources, parameters=parameters)
+    run_post_deploy(lab, endpoint, solution, say)
+    return outcome
+
+
+def run_post_deploy(lab: Lab, endpoint: str | None, solution: bool = False, say: Callable[[str], None] = print) -> None:
+    hook = lab.folder / "post_deploy.py"
+    if not hook.exists():
+        return
+    spec = importlib.util.spec_from_file_location(f"edalab_post_deploy_{lab.number}", hook)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.apply(endpoint, lab.solution_dir if solution else settings.REPO_ROOT, say)
+
+
+def deploy_all(endpoint: str | None = None, progress: Callable[[str, str], None] = lambda n, o: None,
+               parameters: dict | None = None) -> dict[str, str]:
+    """Every lab's stack (in parallel), then each lab's post-deploy step with the learner's files."""
+    outcomes = bootstrap.deploy_all(endpoint, [lab.stack for lab in all_labs()], progress, parameters)
+    for lab in all_labs():
+        run_post_deploy(lab, endpoint, say=lambda text: progress(lab.stack.name, text))
+    return outcomes

@@ -135,7 +135,7 @@ def deploy(lab_id: str, endpoint: str) -> None:
     started = time.monotonic()
     outcome = labs.deploy(lab, endpoint)
     console.print(f"{lab.stack.name}: {outcome} in {time.monotonic() - started:.1f} s")
-    if outcome == "unchanged":
+    if outcome == "unchanged" and not (lab.folder / "post_deploy.py").exists():
         console.print("(nothing changed since the last deploy: did you save the file?)")
 
 

@@ -81,10 +81,10 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def lab_engine(engine) -> Engine:
     """The session engine with every lab's stack deployed (lab 02 with short retries)."""
-    from edalab import bootstrap
+    from edalab import labs
     from support import FAST_PARAMETERS
 
-    bootstrap.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS)
+    labs.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS)
     return engine
 
 

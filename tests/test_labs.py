@@ -21,18 +21,19 @@ PRISTINE_FAILURE = {
     "00": ("You sent a message containing 'hello'", "hello"),
     "01": ("PUT /items/{id} updates the item", "501"),
     "02": ("A valid upload to incoming/ is processed", "validate() is the lab 02 exercise"),
+    "03": ("Priority gets exactly the orders of 100 or more", "should not get"),
 }
 
 
 def test_every_lab_has_its_parts():
     found = labs.all_labs()
-    assert [lab.number for lab in found][:3] == ["00", "01", "02"]
+    assert [lab.number for lab in found][:4] == ["00", "01", "02", "03"]
     for lab in found:
         for part in ("README.md", "lab.yaml", "template.yaml", "hints.md", "check.py"):
             assert (lab.folder / part).is_file(), f"{lab.folder.name} lacks {part}"
         assert "```mermaid" in (lab.folder / "README.md").read_text(), f"{lab.folder.name} has no diagram"
         assert lab.hints(), f"{lab.folder.name} has no hints"
-        assert lab.solution_script.exists() or lab.solution_handler_dirs(), f"{lab.folder.name} has no solution"
+        assert lab.solution_script.exists() or any(lab.solution_dir.rglob("*.*")), f"{lab.folder.name} has no solution"
         for rel in lab.exercise_files:
             assert (settings.REPO_ROOT / rel).is_file() and (lab.solution_dir / rel).is_file()
             assert "TODO" in (settings.REPO_ROOT / rel).read_text(), f"{rel} has no marked TODO"
