@@ -5,11 +5,19 @@ and a jar) the first time a table is touched; that cannot work offline. moto shi
 LocalStack (`moto-ext`) and implements the DynamoDB API the labs use: tables and indexes,
 item CRUD, condition and update expressions, queries, scans, batches and transactions.
 
-Select it with PROVIDER_OVERRIDE_DYNAMODB=moto. Every operation falls through to moto;
-state is moto's, so LocalStack's state reset (`make reset`) empties it too.
+Select it with PROVIDER_OVERRIDE_DYNAMODB=moto. Every operation falls through to moto.
+
+One lock serialises the operations: moto applies an update's actions one after the other on
+a shared in-memory table and checks a condition before it writes, without locking. Under
+concurrent requests (several Lambda processes, say) a scan could see a half-applied update,
+and two conditional writes could both pass `attribute_not_exists` — which breaks the
+idempotency pattern the labs teach. DynamoDB makes each item operation atomic; the lock gives
+the same guarantee here, at the cost of throughput no workshop needs.
 """
 
 from __future__ import annotations
+
+import threading
 
 from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
@@ -26,6 +34,20 @@ class MotoDynamoDBProvider(DynamodbApi, ServiceLifecycleHook):
         visitor.visit(dynamodb_backends)
 
 
+def _serialised(handler, lock):
+    def call(context, request):
+        with lock:
+            return handler(context, request)
+
+    return call
+
+
+def serialised_moto_dispatcher(provider) -> dict:
+    """moto's dispatch table with every operation under one lock."""
+    lock = threading.RLock()
+    return {op: _serialised(handler, lock) for op, handler in MotoFallbackDispatcher(provider).items()}
+
+
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb_moto() -> Service:
-    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
+    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialised_moto_dispatcher)

@@ -14,7 +14,7 @@ def _log(ctx):
     items = ctx.client("dynamodb").scan(TableName=ctx.outputs["LogTable"])["Items"]
     return {
         i["customer"]["S"]: ([int(n["N"]) for n in i["seqs"]["L"]], set(i["message_groups"]["SS"]))
-        for i in items if i["customer"]["S"].startswith(ctx.run_id)
+        for i in items if i["customer"]["S"].startswith(ctx.run_id) and "seqs" in i and "message_groups" in i
     }
 
 
