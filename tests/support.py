@@ -17,8 +17,11 @@ from edalab.loop import run_solution_script
 from edalab.waiting import wait_for
 
 HANDLERS = Path(__file__).parent / "handlers"
-# Lab 02's retries would take 3 x 12 s; the tests shorten the queue's visibility timeout.
-FAST_PARAMETERS = {"edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "2", "FunctionTimeout": "2"}}
+# Retries in labs 02 and 06 wait for the queue's visibility timeout (12 s); tests shorten it.
+FAST_PARAMETERS = {
+    "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "2", "FunctionTimeout": "2"},
+    "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
+}
 ROLE = "arn:aws:iam::000000000000:role/edalab-test"
 
 
