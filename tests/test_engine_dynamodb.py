@@ -8,13 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 
 
+def _table_and_clients(engine, name: str):
+    engine.client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    return name, [engine.client("dynamodb") for _ in range(8)]
+
+
 def test_only_one_of_many_concurrent_conditional_claims_wins(engine, unique):
-    ddb = engine.client("dynamodb")
-    table = f"claims-{unique}"
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-    clients = [engine.client("dynamodb") for _ in range(8)]
+    table, clients = _table_and_clients(engine, f"claims-{unique}")
 
     def claim(n: int, key: str) -> bool:
         try:
@@ -32,12 +36,7 @@ def test_only_one_of_many_concurrent_conditional_claims_wins(engine, unique):
 
 
 def test_concurrent_counter_updates_lose_nothing(engine, unique):
-    ddb = engine.client("dynamodb")
-    table = f"counters-{unique}"
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-    clients = [engine.client("dynamodb") for _ in range(8)]
+    table, clients = _table_and_clients(engine, f"counters-{unique}")
 
     def bump(n: int) -> None:
         clients[n % len(clients)].update_item(
@@ -46,6 +45,6 @@ def test_concurrent_counter_updates_lose_nothing(engine, unique):
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(bump, range(200)))
-    item = ddb.get_item(TableName=table, Key={"id": {"S": "c"}})["Item"]
+    item = clients[0].get_item(TableName=table, Key={"id": {"S": "c"}})["Item"]
     assert item["hits"] == {"N": "200"}
     assert sorted(int(v["N"]) for v in item["seen"]["L"]) == list(range(200))

@@ -165,23 +165,23 @@ class RuntimeApi:
             return None
 
     def _drain_outcomes(self) -> None:
-        while True:
-            try:
-                self._outcomes.get_nowait()
-            except queue.Empty:
-                return
+        _empty(self._outcomes)
 
     def drop_pending_events(self) -> None:
-        while True:
-            try:
-                self._events.get_nowait()
-            except queue.Empty:
-                return
+        _empty(self._events)
 
     def close(self) -> None:
         self._events.put(None)  # release a waiting long-poll
         self._server.shutdown()
         self._server.server_close()
+
+
+def _empty(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return
 
 
 def error_body(error_type: str, message: str) -> bytes:
