@@ -10,7 +10,6 @@ function process that is left.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -51,10 +50,6 @@ class HostEngine:
         return self.state / "engine.pid"
 
     @property
-    def _info_file(self) -> Path:
-        return self.state / "engine.json"
-
-    @property
     def _functions_dir(self) -> Path:
         return self.state / "functions"
 
@@ -69,12 +64,6 @@ class HostEngine:
         except (FileNotFoundError, ValueError, psutil.Error):
             pass
         return None
-
-    def info(self) -> dict:
-        try:
-            return json.loads(self._info_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
 
     def is_up(self) -> bool:
         return self.pid() is not None and is_healthy(self.endpoint)
@@ -103,9 +92,6 @@ class HostEngine:
                 start_new_session=True,
             )
         self._pid_file.write_text(str(proc.pid))
-        self._info_file.write_text(
-            json.dumps({"mode": "host", "port": self.port, "pid": proc.pid, "started_at": time.time()})
-        )
         try:
             wait_healthy(self.endpoint, timeout, alive=lambda: proc.poll() is None)
         except EngineNotHealthy:

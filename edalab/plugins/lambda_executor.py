@@ -14,7 +14,6 @@ engine's own interpreter (see the README for what that means for dependencies).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
