@@ -17,9 +17,10 @@ from edalab.loop import run_solution_script
 from edalab.waiting import wait_for
 
 HANDLERS = Path(__file__).parent / "handlers"
-# Retries in labs 02 and 06 wait for the queue's visibility timeout (12 s); tests shorten it.
+# Retries in labs 02, 05 and 06 wait for the queue's visibility timeout; tests shorten it.
 FAST_PARAMETERS = {
     "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "2", "FunctionTimeout": "2"},
+    "edalab-05-fifo-ordering": {"VisibilityTimeout": "8"},  # batches under load take seconds
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
 }
 ROLE = "arn:aws:iam::000000000000:role/edalab-test"

@@ -90,3 +90,48 @@ def test_the_same_workload_on_a_standard_queue_for_contrast(fifo):
     wait_for(receive, what="the standard queue's 80 messages", until=lambda n: n >= 80)
     reordered = sum(1 for seqs in seen.values() for a, b in zip(seqs, seqs[1:]) if b < a)
     print(f"standard queue: {reordered} out-of-order deliveries among 80 messages of 4 customers")
+
+
+def test_a_malformed_event_goes_to_the_dead_letter_queue_and_unblocks_its_group(fifo):
+    """A poison event must not block its customer forever, nor be lost: after 3 receives it is
+    in the FIFO dead-letter queue, other customers are never held up, and the customer's later
+    events are handled again. An event that came back in the poison's batch each time may go
+    to the DLQ with it (as on AWS): each event is then either logged or dead-lettered."""
+    engine, out = fifo
+    run = f"run{uuid.uuid4().hex[:6]}"
+    blocked, other = f"{run}-blocked", f"{run}-other"
+    sns, sqs = engine.client("sns"), engine.client("sqs")
+
+    def publish(body: str, group: str, dedup: str) -> None:
+        sns.publish(TopicArn=out["TopicArn"], Message=body, MessageGroupId=group, MessageDeduplicationId=dedup)
+
+    def logged():
+        items = engine.client("dynamodb").scan(TableName=out["LogTable"])["Items"]
+        return {i["customer"]["S"]: [int(n["N"]) for n in i["seqs"]["L"]]
+                for i in items if i["customer"]["S"].startswith(run) and "seqs" in i}
+
+    dead: dict[str, str] = {}
+
+    def dead_letters():
+        for m in sqs.receive_message(QueueUrl=out["FulfilmentDeadLetterQueueUrl"], MaxNumberOfMessages=10,
+                                     VisibilityTimeout=0, AttributeNames=["All"]).get("Messages", []):
+            if run in m["Body"] or "not an order event" in m["Body"]:
+                dead[m["MessageId"]] = m["Body"]
+        return list(dead.values())
+
+    publish(json.dumps({"customer": blocked, "seq": 1}), blocked, f"{blocked}-1")
+    publish("{this is not an order event " + run, blocked, f"{blocked}-poison")
+    publish(json.dumps({"customer": blocked, "seq": 2}), blocked, f"{blocked}-2")
+    publish(json.dumps({"customer": other, "seq": 1}), other, f"{other}-1")
+
+    wait_for(dead_letters, what="the poison event in the FIFO dead-letter queue", timeout=60,
+             until=lambda bodies: any(f"not an order event {run}" in b for b in bodies))
+    publish(json.dumps({"customer": blocked, "seq": 3}), blocked, f"{blocked}-3")
+    log = wait_for(logged, what="the blocked customer's next event to be handled", timeout=30,
+                   until=lambda log: 3 in log.get(blocked, []))
+
+    assert log[other] == [1]
+    dead_seqs = [json.loads(b)["seq"] for b in dead_letters() if b.startswith("{\"")]
+    handled = log[blocked]
+    assert handled == sorted(handled) and handled[0] == 1 and handled[-1] == 3
+    assert sorted(handled + dead_seqs) == [1, 2, 3]  # every event handled or dead-lettered, once
