@@ -2,9 +2,10 @@
 
 Why this exists: `make up` must bring any engine to the same known set of resources, and a
 second `make up` must change nothing. Each lab folder's `template.yaml` is one stack, named
-`edalab-<folder>` (see `edalab.labs`, which knows the labs and calls this). Handler code is zipped reproducibly (fixed timestamps, sorted
-entries) and uploaded under a content hash, so unchanged code gives an unchanged template
-and CloudFormation reports "no updates". Stacks deploy in parallel.
+`edalab-<folder>` (see `edalab.labs`, which knows the labs and calls this). Handler code is
+zipped reproducibly (fixed timestamps, sorted entries) and uploaded under a content hash, so
+unchanged code gives an unchanged template and CloudFormation reports "no updates". Stacks
+deploy in parallel.
 
 Which handler folder feeds which template parameter is declared in the template itself:
 

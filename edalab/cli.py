@@ -1,4 +1,6 @@
-"""`python -m edalab <command>`: the commands behind `make up`, `down`, `status` and `logs`.
+"""`python -m edalab <command>`: the commands behind the Makefile's targets (up, down,
+status, logs, reset, bootstrap, and the learner loop: lab, check, hint, solution, deploy,
+progress).
 
 Why this exists: the Makefile is the front door, but its recipes stay one line each; the
 logic (choosing the engine, waiting, reporting) lives here where it can be tested.
