@@ -16,7 +16,6 @@ it), and produces a report the CLI prints and the learner record keeps.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 import urllib.error
@@ -140,10 +139,7 @@ class CheckContext:
 
 
 def load_steps(lab: Lab) -> list[Step]:
-    path = lab.folder / "check.py"
-    spec = importlib.util.spec_from_file_location(f"edalab_check_{lab.number}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = lab.load_module("check.py")
     return [obj.edalab_step for obj in vars(module).values() if hasattr(obj, "edalab_step")]
 
 

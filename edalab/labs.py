@@ -64,6 +64,14 @@ class Lab:
         sections = re.split(r"^## ", path.read_text(), flags=re.MULTILINE)[1:]
         return ["## " + s.strip() for s in sections]
 
+    def load_module(self, filename: str):
+        """Imports one of the lab's Python files (check.py, post_deploy.py) by path."""
+        spec = importlib.util.spec_from_file_location(f"edalab_lab{self.number}_{Path(filename).stem}",
+                                                      self.folder / filename)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
     def solution_handler_dirs(self) -> dict[str, Path]:
         """Handler folder name -> the solution's version of it (for deploying the solution)."""
         handlers = self.solution_dir / "handlers"
@@ -108,13 +116,8 @@ def deploy(
 
 
 def run_post_deploy(lab: Lab, endpoint: str | None, solution: bool = False, say: Callable[[str], None] = print) -> None:
-    hook = lab.folder / "post_deploy.py"
-    if not hook.exists():
-        return
-    spec = importlib.util.spec_from_file_location(f"edalab_post_deploy_{lab.number}", hook)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.apply(endpoint, lab.solution_dir if solution else settings.REPO_ROOT, say)
+    if (lab.folder / "post_deploy.py").exists():
+        lab.load_module("post_deploy.py").apply(endpoint, lab.solution_dir if solution else settings.REPO_ROOT, say)
 
 
 def deploy_all(endpoint: str | None = None, progress: Callable[[str, str], None] = lambda n, o: None,
