@@ -93,6 +93,22 @@ class HttpReply:
     text: str
 
 
+def http(method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
+    """One HTTP request with a JSON body (or `raw` bytes); any status comes back as a reply."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        parsed = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        parsed = text
+    return HttpReply(status, parsed, text)
+
+
 class CheckContext:
     """What a step may use: clients for the engine, the lab's stack outputs, HTTP, waiting."""
 
@@ -117,18 +133,7 @@ class CheckContext:
         return f"{self.endpoint}/_aws/execute-api/{api_id}/{stage}/{path.lstrip('/')}"
 
     def http(self, method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, text = response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode()
-        try:
-            parsed = json.loads(text) if text else None
-        except json.JSONDecodeError:
-            parsed = text
-        return HttpReply(status, parsed, text)
+        return http(method, url, body, raw)
 
     def wait_for(self, probe, *, what: str, timeout: float = 30.0, interval: float = 0.2, until=bool):
         """Polls like edalab.waiting.wait_for, but a timeout becomes a failed step naming `what`."""

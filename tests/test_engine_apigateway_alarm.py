@@ -3,22 +3,14 @@ alarm on a queue metric whose SNS action really delivers."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
+from edalab.checks import http
 from edalab.waiting import wait_for
 from support import allow_service_to_send, bodies, create_function, create_queue, receive_all
 
 
-def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def _http(method: str, url: str, body: dict | None = None) -> tuple[int, object]:
+    reply = http(method, url, body)
+    return reply.status, reply.body
 
 
 def test_rest_api_proxies_to_lambda_which_stores_in_dynamodb(engine, unique):

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -20,6 +19,7 @@ import pytest
 from conftest import free_port
 from edalab import aws, inventory, settings
 from edalab.bootstrap import stack_outputs
+from edalab.checks import http
 from edalab.engine.host import HostEngine
 from edalab.waiting import wait_for
 from support import queue_depth
@@ -116,12 +116,8 @@ def test_the_welcome_stack_carries_every_integration(lab_env):
     sns.publish(TopicArn=outputs["NewsTopicArn"], Message="news",
                 MessageAttributes={"kind": {"DataType": "String", "StringValue": "welcome"}})
     events.put_events(Entries=[{"Source": "edalab.welcome", "DetailType": "Hello", "Detail": "{}"}])
-    request = urllib.request.Request(
-        f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/dev/events", data=b'{"id": "first"}',
-        method="POST", headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 201
+    reply = http("POST", f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/dev/events", {"id": "first"})
+    assert reply.status == 201
 
     def sources():
         items = ddb.scan(TableName=outputs["EventsTable"])["Items"]
