@@ -55,13 +55,14 @@ def cmd_up(_args) -> int:
 
 
 def _bootstrap(endpoint: str) -> None:
-    console.print(f"Deploying {len(labs.all_labs())} lab stack(s) ...")
+    found = labs.all_labs()
+    console.print(f"Deploying {len(found)} lab stack(s) ...")
     began = time.monotonic()
 
     def report(name: str, outcome: str) -> None:
         console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)")
 
-    labs.deploy_all(endpoint, progress=report)
+    labs.deploy_all(endpoint, progress=report, found=found)
 
 
 def cmd_down(_args) -> int:

@@ -121,9 +121,11 @@ def run_post_deploy(lab: Lab, endpoint: str | None, solution: bool = False, say:
 
 
 def deploy_all(endpoint: str | None = None, progress: Callable[[str, str], None] = lambda n, o: None,
-               parameters: dict | None = None) -> dict[str, str]:
-    """Every lab's stack (in parallel), then each lab's post-deploy step with the learner's files."""
-    outcomes = bootstrap.deploy_all(endpoint, [lab.stack for lab in all_labs()], progress, parameters)
-    for lab in all_labs():
+               parameters: dict | None = None, found: list[Lab] | None = None) -> dict[str, str]:
+    """Every lab's stack (in parallel), then each lab's post-deploy step with the learner's files.
+    `found` is the labs to deploy, when the caller has listed them already."""
+    found = all_labs() if found is None else found
+    outcomes = bootstrap.deploy_all(endpoint, [lab.stack for lab in found], progress, parameters)
+    for lab in found:
         run_post_deploy(lab, endpoint, say=lambda text: progress(lab.stack.name, text))
     return outcomes
