@@ -6,7 +6,7 @@ READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status logs reset lab check hint solution deploy progress test test-container bench clean
+.PHONY: help setup up down status logs mail reset lab check hint solution deploy progress test test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ status: $(READY) ## engine mode, health, resources, queue and DLQ depths
 
 logs: $(READY) ## the engine's log (LINES=200)
 	@$(PY) -m edalab logs --lines $(or $(LINES),200)
+
+mail: $(READY) ## the local inbox: alarm emails sent through SNS (FULL=1 for whole bodies)
+	@$(PY) -m edalab mail $(if $(FULL),--full)
 
 reset: $(READY) ## back to the freshly bootstrapped baseline (your files are untouched)
 	@$(PY) -m edalab reset

@@ -1,6 +1,6 @@
 """`python -m edalab <command>`: the commands behind the Makefile's targets (up, down,
-status, logs, reset, bootstrap, and the learner loop: lab, check, hint, solution, deploy,
-progress).
+status, logs, mail, reset, bootstrap, and the learner loop: lab, check, hint, solution,
+deploy, progress).
 
 Why this exists: the Makefile is the front door, but its recipes stay one line each; the
 logic (choosing the engine, waiting, reporting) lives here where it can be tested.
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
 
-from edalab import bootstrap, engine, inventory, labs, loop, settings
+from edalab import bootstrap, engine, inventory, labs, loop, mail, settings
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.safety import UnsafeEndpointError, require_local_endpoint
 
@@ -113,11 +115,36 @@ def cmd_reset(_args) -> int:
     started = time.monotonic()
     mode, eng = _engine()
     eng.stop(graceful=False)
+    if mode == "host":  # the inbox is part of the environment's state: a reset empties it
+        shutil.rmtree(eng.state / "mail", ignore_errors=True)
     console.print(f"Restarting the {mode} engine ...")
     eng.start()
     _bootstrap(eng.endpoint)
     console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (your files are untouched).")
     return 0
+
+
+def cmd_mail(args) -> int:
+    """The local inbox: every email the engine sent (SNS email subscriptions), newest last."""
+    endpoint = _running_endpoint() if not mail.has_smtp_inbox() else settings.endpoint()
+    found = mail.read_inbox(endpoint)
+    where = (f"Maildir {mail.inbox_dir()} (open it with any mail client, e.g. `mutt -f {mail.inbox_dir()}`)"
+             if mail.has_smtp_inbox() else "LocalStack's record of sent email (GET /_aws/ses): no SMTP relay here")
+    if not found:
+        console.print(f"The inbox is empty. Inbox: {where}")
+        return 0
+    for m in found[-args.last:]:
+        when = datetime.fromtimestamp(m.received).strftime("%H:%M:%S")
+        console.print(f"[bold]{when}[/]  to {m.to}  from {m.sender}  subject: {m.subject}")
+        console.print(m.body if args.full else _first_lines(m.body), markup=False)
+        console.print()
+    console.print(f"{len(found)} email(s); showing the last {min(args.last, len(found))}. Inbox: {where}")
+    return 0
+
+
+def _first_lines(body: str, width: int = 300) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= width else flat[:width] + " … (--full shows all)"
 
 
 def _running_endpoint() -> str:
@@ -177,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.set_defaults(fn=cmd_logs)
     sub.add_parser("bootstrap", help="deploy every lab stack to the running engine").set_defaults(fn=cmd_bootstrap)
     sub.add_parser("reset", help="back to the freshly bootstrapped baseline").set_defaults(fn=cmd_reset)
+    p = sub.add_parser("mail", help="the local inbox: email the engine sent (alarms through SNS)")
+    p.add_argument("--last", type=int, default=5, help="how many of the newest emails to show")
+    p.add_argument("--full", action="store_true", help="whole bodies, not their first lines")
+    p.set_defaults(fn=cmd_mail)
     for name, fn, text in (
         ("lab", cmd_lab, "where a lab stands and what to do next"),
         ("check", cmd_check, "verify a lab against the running engine"),

@@ -70,10 +70,17 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
     elif source == "host":
         host = HostEngine(tmp_path_factory.mktemp("engine"), free_port())
         host.start()
+        # the engine's mail relay files email under its own state folder; checks read it there
+        previous = os.environ.get("EDALAB_MAIL_DIR")
+        os.environ["EDALAB_MAIL_DIR"] = str(host.state / "mail")
         try:
             yield Engine("host", host.endpoint, host)
         finally:
             host.stop()
+            if previous is None:
+                os.environ.pop("EDALAB_MAIL_DIR", None)
+            else:
+                os.environ["EDALAB_MAIL_DIR"] = previous
     else:
         pytest.fail(f"EDALAB_TEST_ENGINE={source!r}: use host, container or external")
 

@@ -1,0 +1,83 @@
+"""The local inbox: email the engine sent (SNS email subscriptions, SES), read back.
+
+Why this exists: lab alarms notify an SNS topic with an email subscription, and the learner
+should be able to open that email. With the host engine, our mail relay (plugins/mail_relay.py)
+delivers every email over SMTP into a Maildir under the state folder (`.edalab/mail/`), which
+any mail client can open (`mutt -f .edalab/mail`) and which `make mail` lists. A container
+engine has no relay, so there the inbox falls back to LocalStack's own record of sent email
+(`GET /_aws/ses`), and says so.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import mailbox
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from edalab import settings
+from edalab.checks import http
+
+
+@dataclass
+class Mail:
+    to: str
+    sender: str
+    subject: str
+    body: str
+    received: float  # seconds since the epoch
+    source: str  # "maildir" (delivered over SMTP) or "ses-record" (LocalStack's memory)
+
+
+def inbox_dir() -> Path:
+    return Path(os.environ.get("EDALAB_MAIL_DIR") or settings.state_dir() / "mail")
+
+
+def has_smtp_inbox(folder: Path | None = None) -> bool:
+    return ((folder or inbox_dir()) / "smtp-address").is_file()
+
+
+def read_inbox(endpoint: str | None = None) -> list[Mail]:
+    """Every email in the inbox, oldest first."""
+    folder = inbox_dir()
+    mails = _from_maildir(folder) if has_smtp_inbox(folder) else _from_ses_record(endpoint or settings.endpoint())
+    return sorted(mails, key=lambda m: m.received)
+
+
+def _from_maildir(folder: Path) -> list[Mail]:
+    if not (folder / "cur").is_dir():
+        return []
+    box = mailbox.Maildir(folder, factory=None, create=False)
+    found = []
+    for key in box.keys():
+        raw = box.get_bytes(key)
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        part = message.get_body(preferencelist=("plain", "html"))
+        found.append(Mail(
+            to=str(message.get("To", "")), sender=str(message.get("From", "")),
+            subject=str(message.get("Subject", "")), body=part.get_content() if part else "",
+            received=box.get_message(key).get_date(), source="maildir",
+        ))
+    return found
+
+
+def _from_ses_record(endpoint: str) -> list[Mail]:
+    reply = http("GET", f"{endpoint.rstrip('/')}/_aws/ses")
+    if reply.status != 200 or not isinstance(reply.body, dict):
+        return []
+    from datetime import datetime
+
+    found = []
+    for sent in reply.body.get("messages", []):
+        stamp = sent.get("Timestamp") or ""
+        try:
+            received = datetime.fromisoformat(stamp).timestamp()
+        except ValueError:
+            received = 0.0
+        found.append(Mail(
+            to=", ".join(sent.get("Destination", {}).get("ToAddresses", [])), sender=sent.get("Source", ""),
+            subject=sent.get("Subject", ""), body=(sent.get("Body") or {}).get("text_part") or sent.get("RawData", ""),
+            received=received, source="ses-record",
+        ))
+    return found
