@@ -30,6 +30,9 @@ CONTAINER_IMAGE = "localstack/localstack:4.14.0"
 ESM_POLL_INTERVAL_SEC = "0.1"
 ESM_MAX_BACKOFF_ON_EMPTY_SEC = "0.5"
 SQS_METRICS_INTERVAL_SEC = "5"
+# A failed asynchronous invoke is retried after 1x, then 2x this many seconds. AWS waits about
+# a minute, then two; here a learner sees the on-failure destination fill within seconds.
+ASYNC_RETRY_BASE_DELAY_SEC = "2"
 
 
 def port() -> int:
@@ -57,6 +60,7 @@ def engine_settings(gateway_port: int) -> dict[str, str]:
         # SQS publishes queue metrics (depth, age) to CloudWatch this often; AWS does every
         # minute, which would make a learner wait a minute for a dead-letter alarm.
         "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": SQS_METRICS_INTERVAL_SEC,
+        "LAMBDA_RETRY_BASE_DELAY": ASYNC_RETRY_BASE_DELAY_SEC,
         "DISABLE_EVENTS": "1",  # no analytics calls home
         "SKIP_SSL_CERT_DOWNLOAD": "1",
     }

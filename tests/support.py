@@ -17,9 +17,11 @@ from edalab.loop import run_solution_script
 from edalab.waiting import wait_for
 
 HANDLERS = Path(__file__).parent / "handlers"
-# Retries in labs 02, 05 and 06 wait for the queue's visibility timeout; tests shorten it.
+# Retries in labs 02, 04, 05 and 06 wait for the queue's visibility timeout, and lab 04's
+# alarm for its period; tests shorten them.
 FAST_PARAMETERS = {
     "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "2", "FunctionTimeout": "2"},
+    "edalab-04-dead-letter-queues": {"VisibilityTimeout": "2", "FunctionTimeout": "2", "AlarmPeriod": "10"},
     "edalab-05-fifo-ordering": {"VisibilityTimeout": "8"},  # batches under load take seconds
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
 }
