@@ -54,6 +54,7 @@ def test_create_read_update_list_delete(api):
         (b'{"name": "x", "tags": "a,b"}', "'tags' must be a list"),
         (b'{"name": "x", "colour": "red"}', "unknown field"),
         (b'{"name": "' + b"x" * 101 + b'"}', "longer than"),
+        (b'{"name": "' + b"x" * 300_000 + b'"}', "longer than"),  # a body over 256 KB
         (b"\xff\xfe garbage", "JSON"),
     ],
 )

@@ -48,7 +48,8 @@ def test_valid_upload_is_processed_and_recorded(pipeline):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [(b"{broken", "not valid JSON"), (json.dumps({**GOOD, "items": []}).encode(), "'items'"),
-     (json.dumps({**GOOD, "items": [{"sku": "a", "qty": True, "unit_price": 1}]}).encode(), "'qty'")],
+     (json.dumps({**GOOD, "items": [{"sku": "a", "qty": True, "unit_price": 1}]}).encode(), "'qty'"),
+     (json.dumps({**GOOD, "note": "x" * (1024 * 1024)}).encode(), "the limit is")],  # over 1 MB
 )
 def test_invalid_upload_is_reported_and_dead_lettered_after_three_receives(pipeline, body, reason):
     engine, out = pipeline

@@ -28,6 +28,31 @@ class TransientError(Exception):
     """A failure that a retry can cure (a timeout downstream, a throttled dependency)."""
 
 
+class InvalidPayment(Exception):
+    """A payment no retry can cure: it is logged with the reason and, after the queue's
+    maxReceiveCount receives, ends in the dead-letter queue."""
+
+
+def parse_payment(body):
+    """The payment in a message body, or InvalidPayment saying what is wrong with it."""
+    try:
+        payment = json.loads(body)
+    except ValueError as error:
+        raise InvalidPayment(f"the body is not JSON ({error})") from None
+    if not isinstance(payment, dict) or not isinstance(payment.get("payment_id"), str) or not payment["payment_id"]:
+        raise InvalidPayment("'payment_id' is missing or not a non-empty string")
+    amount = payment.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount <= 1_000_000:
+        raise InvalidPayment(f"'amount' must be a number from 0 to 1000000, not {amount!r}")
+    return payment
+
+
+def reject(body, error, receives):
+    """One JSON log line per rejected delivery: the reason a person needs to act on it."""
+    print(json.dumps({"message": "payment rejected", "reason": str(error), "receive_count": receives,
+                      "body": body[:200]}))
+
+
 def charge(payment, request_id):
     """The side effect: one ledger entry per charge. Charging twice shows up as charges = 2."""
     LEDGER.update_item(
@@ -47,8 +72,12 @@ def handler(event, context):
     IDEMPOTENCY.register_lambda_context(context)
 
     def record_handler(record):
-        payment = json.loads(record.body)
         first_attempt = record.attributes.approximate_receive_count == "1"
+        try:
+            payment = parse_payment(record.body)
+        except InvalidPayment as error:
+            reject(record.body, error, record.attributes.approximate_receive_count)
+            raise
         if payment.get("flaky") and first_attempt:
             raise TransientError(f"payment {payment['payment_id']}: the bank timed out, try again")
         return pay(payment=payment, request_id=context.aws_request_id)
