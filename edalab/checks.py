@@ -109,6 +109,24 @@ def http(method: str, url: str, body: object = None, raw: bytes | None = None) -
     return HttpReply(status, parsed, text)
 
 
+def json_log_lines(logs, function_name: str) -> list[dict]:
+    """Every JSON-object line a function logged (all pages), oldest first. Callers filter in
+    Python: LocalStack's filter-log-events ignores filterPattern."""
+    lines, kwargs = [], {}
+    while True:
+        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}", **kwargs)
+        for event in page["events"]:
+            try:
+                line = json.loads(event["message"])
+            except ValueError:
+                continue
+            if isinstance(line, dict):
+                lines.append(line)
+        if not page.get("nextToken"):
+            return lines
+        kwargs = {"nextToken": page["nextToken"]}
+
+
 class CheckContext:
     """What a step may use: clients for the engine, the lab's stack outputs, HTTP, waiting."""
 

@@ -99,6 +99,18 @@ def allow_service_to_send(sqs, queue_url: str, queue_arn: str, service: str) -> 
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
 
 
+def lab01_api(engine):
+    """Deploys lab 01's solution; returns call(method, path="", body=None, raw=None) on /items."""
+    from edalab import bootstrap
+    from edalab.checks import CheckContext
+
+    lab = labs.find("01")
+    deploy_lab(lab, engine.endpoint, solution=True)
+    ctx = CheckContext(lab, engine.endpoint)
+    base = ctx.api_url(bootstrap.stack_outputs(lab.stack.name, engine.endpoint)["ApiId"], "dev", "items")
+    return lambda method, path="", body=None, raw=None: ctx.http(method, base + path, body=body, raw=raw)
+
+
 def deploy_lab(lab: labs.Lab, endpoint: str, solution: bool) -> None:
     """Deploys a lab's exercise (as in the repository) or its reference solution."""
     labs.deploy(lab, endpoint, solution=solution, parameters=FAST_PARAMETERS.get(lab.stack.name))

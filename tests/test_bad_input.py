@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from edalab import bootstrap, labs
+from edalab.checks import json_log_lines
 from edalab.waiting import wait_for
 from support import deploy_lab, queue_depth, receive_all
 
@@ -88,14 +89,7 @@ def test_lab06_malformed_payments_are_dead_lettered_with_a_reason_and_their_batc
     assert {i["payment_id"]["S"]: int(i["charges"]["N"]) for i in ledger} == dict.fromkeys(good, 1)
     assert queue_depth(sqs, out["PaymentsQueueUrl"]) == 0
 
-    lines = []
-    for event in lab_engine.client("logs").filter_log_events(
-            logGroupName=f"/aws/lambda/{out['FunctionName']}")["events"]:
-        try:
-            lines.append(json.loads(event["message"]))
-        except ValueError:
-            pass
-    reasons = [line["reason"] for line in lines if isinstance(line, dict)
-               and line.get("message") == "payment rejected" and run in line.get("body", "")]
+    reasons = [line["reason"] for line in json_log_lines(lab_engine.client("logs"), out["FunctionName"])
+               if line.get("message") == "payment rejected" and run in line.get("body", "")]
     assert any("not JSON" in r for r in reasons) and any("'amount'" in r for r in reasons)
     assert any("'payment_id'" in r for r in reasons)

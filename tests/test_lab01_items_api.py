@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edalab import bootstrap, labs
-from edalab.checks import CheckContext
-from support import deploy_lab
+from support import lab01_api
 
 
 @pytest.fixture(scope="module")
 def api(lab_engine):
-    lab = labs.find("01")
-    deploy_lab(lab, lab_engine.endpoint, solution=True)
-    ctx = CheckContext(lab, lab_engine.endpoint)
-    base = ctx.api_url(bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)["ApiId"], "dev", "items")
-
-    def call(method, path="", body=None, raw=None):
-        return ctx.http(method, base + path, body=body, raw=raw)
-
-    return call
+    return lab01_api(lab_engine)
 
 
 def test_create_read_update_list_delete(api):

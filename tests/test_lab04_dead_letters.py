@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from edalab import bootstrap, labs
+from edalab.checks import json_log_lines
 from edalab.waiting import wait_for
 from support import deploy_lab, queue_depth
 
@@ -39,19 +40,11 @@ def processed(engine, table, order_ids):
 
 def rejections(engine, function, message_ids):
     """Log lines `order rejected` per message id, with their reasons."""
-    logs, found, kwargs = engine.client("logs"), {}, {}
-    while True:
-        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", **kwargs)
-        for event in page["events"]:
-            try:
-                line = json.loads(event["message"])
-            except ValueError:
-                continue
-            if isinstance(line, dict) and line.get("message") == "order rejected" and line.get("message_id") in message_ids:
-                found.setdefault(line["message_id"], []).append(line["reason"])
-        if not page.get("nextToken"):
-            return found
-        kwargs = {"nextToken": page["nextToken"]}
+    found = {}
+    for line in json_log_lines(engine.client("logs"), function):
+        if line.get("message") == "order rejected" and line.get("message_id") in message_ids:
+            found.setdefault(line["message_id"], []).append(line["reason"])
+    return found
 
 
 def drain_dlq(engine, url, wanted_ids):

@@ -12,9 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edalab import bootstrap, labs
-from edalab.checks import CheckContext
-from support import deploy_lab
+from support import lab01_api
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -37,11 +35,7 @@ REQUESTS = st.one_of(
 
 @pytest.fixture(scope="module")
 def api(lab_engine):
-    lab = labs.find("01")
-    deploy_lab(lab, lab_engine.endpoint, solution=True)
-    ctx = CheckContext(lab, lab_engine.endpoint)
-    base = ctx.api_url(bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)["ApiId"], "dev", "items")
-    return lambda method, path="", raw=None: ctx.http(method, base + path, raw=raw)
+    return lab01_api(lab_engine)
 
 
 def test_generated_requests_never_get_a_5xx_and_never_corrupt_an_item(api):

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from edalab import mail
-from edalab.checks import CheckFailed, step
+from edalab.checks import CheckFailed, json_log_lines, step
 
 ALERT_INBOX = "oncall@edalab.local"
 
@@ -39,22 +39,9 @@ def _times_processed(ctx, order_ids):
 
 
 def _rejections(ctx, order_id):
-    """How many times the processor logged this order as rejected (one JSON line per receive).
-    Filtering happens here: LocalStack's filter-log-events ignores filterPattern."""
-    logs = ctx.client("logs")
-    group = f"/aws/lambda/{ctx.outputs['ProcessorName']}"
-    count, kwargs = 0, {}
-    while True:
-        page = logs.filter_log_events(logGroupName=group, **kwargs)
-        for event in page["events"]:
-            try:
-                line = json.loads(event["message"])
-            except ValueError:
-                continue
-            count += isinstance(line, dict) and line.get("message") == "order rejected" and line.get("order_id") == order_id
-        if not page.get("nextToken"):
-            return count
-        kwargs = {"nextToken": page["nextToken"]}
+    """How many times the processor logged this order as rejected (one JSON line per receive)."""
+    return sum(line.get("message") == "order rejected" and line.get("order_id") == order_id
+               for line in json_log_lines(ctx.client("logs"), ctx.outputs["ProcessorName"]))
 
 
 def _alarm_state(ctx):
