@@ -25,9 +25,12 @@ DEFAULT_PORT = 4566
 CONTAINER_IMAGE = "localstack/localstack:4.14.0"
 
 # Event source mappings poll SQS; LocalStack's defaults (1 s interval, up to 10 s back-off on
-# an empty queue) make a message wait up to ~10 s for its function. These settle latency near
-# 0.3 s while an idle engine polls each mapping at most twice a second.
-ESM_POLL_INTERVAL_SEC = "0.1"
+# an empty queue) make a message wait up to ~10 s for its function. The back-off below keeps
+# latency near 0.3 s while an idle engine polls each mapping at most twice a second. The
+# interval is the pause after a poll that found messages: at 0.1 s it capped a busy mapping at
+# one batch per 0.1 s (lab 02: 1,000 uploads in 44 s; with 0, 25 s; see bench/), so a busy
+# mapping polls again at once.
+ESM_POLL_INTERVAL_SEC = "0"
 ESM_MAX_BACKOFF_ON_EMPTY_SEC = "0.5"
 SQS_METRICS_INTERVAL_SEC = "5"
 # A failed asynchronous invoke is retried after 1x, then 2x this many seconds. AWS waits about
