@@ -6,7 +6,7 @@ READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status logs mail reset lab check hint solution deploy progress test test-container bench clean
+.PHONY: help setup up down status logs mail reset lab check hint solution deploy progress test test-quick test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,11 +56,14 @@ progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 test: $(READY) ## the whole test suite (starts its own engine)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+test-quick: $(READY) ## the suite without the `slow` load runs (~3 min less)
+	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 test-container: $(READY) ## the suite against the container engine (needs a Docker engine)
 	@EDALAB_TEST_ENGINE=container $(PY) -m pytest $(PYTEST_ARGS)
 
 clean: down ## stop everything and remove the engine's state folder (keeps .venv)
 	@rm -rf .edalab
 
-bench: $(READY) ## measure engine start, bootstrap, invoke and SQS latency (bench/results/latest.json)
-	@$(PY) bench/engine_latency.py
+bench: $(READY) ## measure the engine beside its baselines (~8 min; bench/results/latest.json)
+	@$(PY) bench/run.py

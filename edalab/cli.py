@@ -24,6 +24,9 @@ from edalab.engine.health import EngineNotHealthy, health
 from edalab.safety import UnsafeEndpointError, require_local_endpoint
 
 console = Console(highlight=False, soft_wrap=True)
+# What a killed engine takes with it: LocalStack keeps everything in memory (no persistence).
+LOST_STATE = ("Its state was in memory and is lost: every resource, and every message and event "
+              "that was queued or in flight.")
 
 
 def _engine():
@@ -42,11 +45,10 @@ def cmd_up(_args) -> int:
         console.print(f"[green]Already up[/] ({mode} engine on {eng.endpoint}); checking the bootstrap.")
     else:
         if eng.crashed():
-            console.print(
-                "[yellow]The last engine ended without `make down` (killed or crashed).[/] "
-                "Its state was in memory and is gone; starting fresh and re-deploying every lab."
-            )
-            eng.stop()  # removes what it left behind
+            console.print(f"[yellow]The last engine ended without `make down` (killed or crashed).[/] {LOST_STATE}")
+            for done in eng.stop():  # removes what it left behind
+                console.print(f"  cleaned up: {done}")
+            console.print("  starting fresh and re-deploying every lab.")
         console.print(f"Starting the {mode} engine on {eng.endpoint} ...")
         seconds = eng.start()
         console.print(f"  engine healthy after {seconds:.1f} s")
@@ -82,7 +84,7 @@ def cmd_status(_args) -> int:
     if doc is None:
         state = "[red]not running[/]"
         if eng.crashed():
-            state += " (the last engine ended without `make down`: killed or crashed; `make up` starts it again)"
+            state += f" (the last engine ended without `make down`: killed or crashed). {LOST_STATE} `make up` starts fresh."
         console.print(f"Engine: {mode}, {state}. Endpoint would be {eng.endpoint}.")
         return 1
     console.print(f"Engine: {mode}, [green]healthy[/], LocalStack {doc.get('version', '?')} at {eng.endpoint}")

@@ -142,21 +142,37 @@ def test_make_down_leaves_no_engine_or_function_process(lab_env):
     assert make(lab_env, "down").returncode == 0  # a second down is harmless
 
 
-def test_after_the_engine_is_killed_status_says_so_and_make_up_recovers(lab_env):
+def live(pids: list[int]) -> list[int]:
+    return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_after_the_engine_is_killed_mid_flight_status_says_so_and_make_up_restores_the_baseline(lab_env):
     assert make(lab_env, "up").returncode == 0
     engine = engine_of(lab_env)
-    os.killpg(engine.pid(), signal.SIGKILL)
+    baseline = settled_snapshot(engine.endpoint)
+    outputs = stack_outputs("edalab-00-welcome", engine.endpoint)
+    s3, sqs = aws.client("s3", engine.endpoint), aws.client("sqs", engine.endpoint)
+    news = outputs["NewsQueueUrl"]  # no consumer: these stay queued
+    for n in range(20):
+        sqs.send_message(QueueUrl=news, MessageBody=f"queued {n}")
+    for n in range(30):  # S3 -> SQS -> Lambda, in flight when the engine dies
+        s3.put_object(Bucket=outputs["UploadsBucket"], Key=f"incoming/in-flight-{n}.json", Body=b'{"n": 1}')
+    functions = wait_for(engine.function_processes, what="a function process working on the uploads")
+    engine_pid = engine.pid()
+    os.killpg(engine_pid, signal.SIGKILL)
     wait_for(lambda: engine.pid(), what="the killed engine to be gone", until=lambda pid: pid is None)
 
     status = make(lab_env, "status")
     assert status.returncode != 0
     assert "ended without `make down`" in status.stdout
+    assert "in flight" in status.stdout and "lost" in status.stdout
 
     result = make(lab_env, "up")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ended without `make down`" in result.stdout
+    assert "ended without `make down`" in result.stdout and "in flight" in result.stdout
     assert "edalab-00-welcome: created" in result.stdout  # state was in memory: redeployed
-    sqs = aws.client("sqs", engine.endpoint)
+    assert live([engine_pid, *functions]) == []  # nothing of the killed engine is left running
+    assert settled_snapshot(engine.endpoint) == baseline  # no queued or half-processed leftovers
     dlq = stack_outputs("edalab-00-welcome", engine.endpoint)["UploadsDeadLetterQueueUrl"]
-    assert queue_depth(sqs, dlq) == 0
+    assert queue_depth(sqs, dlq) == 0 and queue_depth(sqs, news) == 0
     assert make(lab_env, "status").returncode == 0

@@ -1,0 +1,57 @@
+"""`make bench`: every figure of the engine beside its baselines, as a table and as JSON.
+
+Why this exists: speed belongs in benchmarks, not in timed tests. This runs the figures of
+bench/figures.py on engines of its own (free ports, temporary state folders, never a learner's
+engine), prints median and p95 next to the same loop on a canned loopback server (the ceiling)
+and on moto's server (a peer), and writes bench/results/latest.json and latest.md (the table
+the README shows). Takes about 8 minutes on 2 cores. BENCH_MESSAGES sets the throughput run's
+size (default 5000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import figures  # noqa: E402
+import report  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    messages = int(os.environ.get("BENCH_MESSAGES", "5000"))
+    measured = figures.front_door(runs=3)
+    start, engine = figures.engine_start(runs=3)
+    measured.insert(0, start)
+    try:
+        from edalab import labs
+
+        labs.deploy_all(engine.endpoint)
+        measured.append(figures.warm_invoke(engine.endpoint, runs=50))
+        measured.append(figures.api_request(engine.endpoint, runs=30))
+        measured.append(figures.upload_processed(engine.endpoint, runs=15))
+        measured.append(figures.sqs_to_handler(engine.endpoint, runs=15))
+        measured.append(figures.pipeline_throughput(engine.endpoint, messages=messages, runs=2))
+    finally:
+        engine.stop()
+    doc = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "figures": [report.as_json(figure) for figure in measured],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(report.markdown(measured, doc) + "\n")
+    report.print_table(measured)
+    print(f"written: {RESULTS / 'latest.json'} and latest.md")
+
+
+if __name__ == "__main__":
+    main()
