@@ -143,7 +143,14 @@ def test_make_down_leaves_no_engine_or_function_process(lab_env):
 
 
 def live(pids: list[int]) -> list[int]:
-    return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
 
 
 def test_after_the_engine_is_killed_mid_flight_status_says_so_and_make_up_restores_the_baseline(lab_env):
