@@ -50,10 +50,11 @@ def record_status(key, status, **details):
 
 
 def process_upload(bucket, key, attempt):
-    head = S3.head_object(Bucket=bucket, Key=key)
-    if head["ContentLength"] > MAX_BYTES:
-        raise InvalidUpload(f"the file has {head['ContentLength']} bytes; the limit is {MAX_BYTES}")
-    raw = S3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    obj = S3.get_object(Bucket=bucket, Key=key)
+    if obj["ContentLength"] > MAX_BYTES:  # known before the body is read: one call, not two
+        obj["Body"].close()
+        raise InvalidUpload(f"the file has {obj['ContentLength']} bytes; the limit is {MAX_BYTES}")
+    raw = obj["Body"].read()
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
