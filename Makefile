@@ -56,7 +56,7 @@ progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 test: $(READY) ## the whole test suite (starts its own engine)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-test-quick: $(READY) ## the suite without the `slow` load runs (~3 min less)
+test-quick: $(READY) ## the suite without the `slow` load runs (~4½ min less)
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-container: $(READY) ## the suite against the container engine (needs a Docker engine)
