@@ -12,23 +12,17 @@ loop run against two references in the same run tells what the engine costs:
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from moto.server import ThreadedMotoServer
+from support import free_port
 
 
 _SNS_REPLY = (b'<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult>'
               b"<Successful/><Failed/></PublishBatchResult></PublishBatchResponse>")
 _JSON_REPLY = b'{"MessageId": "00000000-0000-0000-0000-000000000000", "Messages": []}'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _CannedHandler(BaseHTTPRequestHandler):

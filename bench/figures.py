@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from baselines import CannedServer, MotoServer, free_port
+from baselines import CannedServer, MotoServer
+from support import (create_function, create_queue, deploy_lab, free_port, lab01_api, queue_depth, receive_all,
+                     zip_source)
 
 from edalab import aws, bootstrap, labs, settings
 from edalab.checks import http
 from edalab.engine.host import HostEngine
 from edalab.waiting import wait_for
-
-sys.path.insert(0, str(settings.REPO_ROOT / "tests"))
-from support import create_function, create_queue, deploy_lab, lab01_api, zip_source  # noqa: E402
 
 BENCH_HANDLERS = Path(__file__).parent / "handlers"
 
@@ -58,11 +57,6 @@ def timed_ms(fn) -> float:
 def loop_ms(fn, runs: int) -> list[float]:
     fn()  # the first call opens connections and loads models; not counted
     return [timed_ms(fn) for _ in range(runs)]
-
-
-def client_on(service: str, url: str):
-    """A boto3 client with the project's dummy credentials on any loopback URL (baselines too)."""
-    return aws.client(service, url)
 
 
 # -- the front door -------------------------------------------------------------------------------
@@ -120,7 +114,7 @@ def warm_invoke(endpoint: str, runs: int) -> Figure:
         return lambda: client.invoke(FunctionName="bench-echo", Payload=b'{"echo": 1}')
 
     with CannedServer() as canned:
-        baseline = loop_ms(invoke_on(client_on("lambda", canned)), runs)
+        baseline = loop_ms(invoke_on(aws.client("lambda", canned)), runs)
     return Figure("warm Lambda invoke", "ms", loop_ms(invoke_on(lam), runs),
                   {"canned server": baseline, "moto server": None})  # moto runs Lambda in Docker only
 
@@ -153,7 +147,7 @@ def upload_processed(endpoint: str, runs: int) -> Figure:
     samples = loop_ms(one, runs)
 
     def put_on(url: str):
-        client = client_on("s3", url)
+        client = aws.client("s3", url)
         client.create_bucket(Bucket="bench")
         return lambda: client.put_object(Bucket="bench", Key="k.json", Body=body)
 
@@ -177,14 +171,12 @@ def sqs_to_handler(endpoint: str, runs: int) -> Figure:
     def one() -> None:
         time.sleep(1.0)  # idle, so the poller backs off as it would between real events
         sqs.send_message(QueueUrl=src_url, MessageBody="{}")
-        while not (messages := sqs.receive_message(QueueUrl=out_url, WaitTimeSeconds=5).get("Messages")):
-            pass
-        sqs.delete_message(QueueUrl=out_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        receive_all(sqs, out_url, expected=1)  # receives and deletes the reply; fails after 30 s
 
     samples = [ms - 1000 for ms in loop_ms(one, runs)]
 
     def round_trip_on(url: str):  # the same send, then a receive and delete, with no function
-        client = client_on("sqs", url)
+        client = aws.client("sqs", url)
         queue = client.create_queue(QueueName="bench")["QueueUrl"]
 
         def trip() -> None:
@@ -196,7 +188,7 @@ def sqs_to_handler(endpoint: str, runs: int) -> Figure:
     with MotoServer() as moto:
         moto_trip = loop_ms(round_trip_on(moto), runs)
     with CannedServer() as canned:
-        canned_send = loop_ms(lambda: client_on("sqs", canned).send_message(QueueUrl=canned, MessageBody="{}"), runs)
+        canned_send = loop_ms(lambda: aws.client("sqs", canned).send_message(QueueUrl=canned, MessageBody="{}"), runs)
     return Figure("SQS send -> handler -> reply", "ms", samples,
                   {"canned server": canned_send, "moto server": moto_trip})
 
@@ -255,20 +247,19 @@ def pipeline_throughput(endpoint: str, messages: int, runs: int) -> Figure:
         canned_rates = []
         for _ in range(runs):
             started = time.perf_counter()
-            _publish(client_on("sns", canned), "arn:aws:sns:us-east-1:000000000000:canned", "c", messages)
+            _publish(aws.client("sns", canned), "arn:aws:sns:us-east-1:000000000000:canned", "c", messages)
             canned_rates.append(messages / (time.perf_counter() - started))
     with MotoServer() as moto:
         def moto_client(service):
-            return client_on(service, moto)
+            return aws.client(service, moto)
         moto_rates = []
         for run in range(runs):
             moto_topic, moto_queue = _fan_out(moto_client, f"bench-{run}")
             started = time.perf_counter()
             _publish(moto_client("sns"), moto_topic, f"m{run}", messages)
-            wait_for(lambda: int(moto_client("sqs").get_queue_attributes(
-                QueueUrl=moto_queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-                ["ApproximateNumberOfMessages"]), what="moto's queue to hold every message", timeout=300,
-                until=lambda n: n >= messages)
+            moto_sqs = moto_client("sqs")
+            wait_for(lambda: queue_depth(moto_sqs, moto_queue), what="moto's queue to hold every message",
+                     timeout=300, until=lambda n: n >= messages)
             moto_rates.append(messages / (time.perf_counter() - started))
     return Figure(f"SNS -> SQS -> Lambda (batch 10) -> DynamoDB, {messages:,} msgs", "msg/s", samples,
                   {"canned server": canned_rates, "moto server": moto_rates})

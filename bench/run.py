@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# the tests' helpers (support.py): creating functions and queues, free ports, polling a queue
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import figures  # noqa: E402
 import report  # noqa: E402

@@ -11,7 +11,6 @@ The engine comes from one of three sources, chosen with EDALAB_TEST_ENGINE:
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from edalab import aws, settings
 from edalab.engine.container import docker_engine_answers
 from edalab.engine.health import is_healthy
 from edalab.engine.host import HostEngine
+from support import free_port
 
 TESTS_DIR = Path(__file__).parent
 
@@ -35,12 +35,6 @@ class Engine:
 
     def client(self, service: str):
         return aws.client(service, self.endpoint)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _container_engine() -> Iterator[Engine]:

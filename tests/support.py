@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import zipfile
 from pathlib import Path
 
@@ -26,6 +27,13 @@ FAST_PARAMETERS = {
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
 }
 ROLE = "arn:aws:iam::000000000000:role/edalab-test"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for an engine or a server of our own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def zip_source(source: str, name: str = "app.py") -> bytes:

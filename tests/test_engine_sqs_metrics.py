@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from edalab.plugins.sqs_metrics import MetricCoalescer
 from edalab.waiting import wait_for
-from support import create_queue
+from support import create_queue, receive_all
 
 
 def statistics(cloudwatch, queue: str, metric: str) -> dict:
@@ -36,11 +36,7 @@ def test_sent_received_deleted_and_sizes_read_back_exactly(engine, unique):
     bodies = ["x" * n for n in range(1, 26)]  # 25 messages of 1..25 bytes
     for body in bodies:
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    received = 0
-    while received < len(bodies):
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            received += 1
+    receive_all(sqs, url, expected=len(bodies))  # received and deleted: 25 of each
 
     sent = wait_for(lambda: statistics(cloudwatch, name, "NumberOfMessagesSent"),
                     what="NumberOfMessagesSent to reach 25", until=lambda s: s["Sum"] >= 25)

@@ -127,6 +127,18 @@ def test_the_welcome_stack_carries_every_integration(lab_env):
              until=lambda seen: seen >= {"s3", "sqs", "sns", "eventbridge", "api"})
 
 
+def live(pids: list[int]) -> list[int]:
+    """The pids still running (a process that ends between two looks counts as gone)."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
 def test_make_down_leaves_no_engine_or_function_process(lab_env):
     engine = engine_of(lab_env)
     engine_pid = engine.pid()
@@ -136,21 +148,8 @@ def test_make_down_leaves_no_engine_or_function_process(lab_env):
     result = make(lab_env, "down")
     assert result.returncode == 0, result.stdout + result.stderr
     assert time.monotonic() - started < 15  # make down promises 10 s; make itself adds a little
-    leftovers = [pid for pid in [engine_pid, *functions] if psutil.pid_exists(pid)
-                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
-    assert leftovers == []
+    assert live([engine_pid, *functions]) == []
     assert make(lab_env, "down").returncode == 0  # a second down is harmless
-
-
-def live(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def test_after_the_engine_is_killed_mid_flight_status_says_so_and_make_up_restores_the_baseline(lab_env):
