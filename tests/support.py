@@ -13,6 +13,8 @@ import socket
 import zipfile
 from pathlib import Path
 
+import psutil
+
 from edalab import labs
 from edalab.loop import run_solution_script
 from edalab.waiting import wait_for
@@ -61,6 +63,18 @@ def create_function(lam, name: str, handler_file: str, *, timeout: int = 10, env
         until=lambda state: state == "Active",
     )
     return arn
+
+
+def function_pids(engine, function_name: str) -> list[int]:
+    """Pids of the host engine's live processes that run `function_name`."""
+    pids = []
+    for pid in engine.host.function_processes():
+        try:
+            if psutil.Process(pid).environ().get("AWS_LAMBDA_FUNCTION_NAME") == function_name:
+                pids.append(pid)
+        except psutil.Error:
+            pass  # gone since it was listed
+    return pids
 
 
 def create_queue(sqs, name: str, **attributes) -> tuple[str, str]:

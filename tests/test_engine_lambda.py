@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+
+import pytest
 
 from edalab.waiting import wait_for
-from support import HANDLERS, create_function, create_queue, receive_all, zip_source
+from support import HANDLERS, create_function, create_queue, function_pids, receive_all, zip_source
 
 
 def _invoke(lam, name, event, **kwargs):
@@ -59,6 +63,30 @@ def test_timeout_reports_like_aws_and_the_next_invoke_works(engine, unique):
     response, result = _invoke(lam, name, {"echo": "again"})
     assert "FunctionError" not in response
     assert result["echo"] == "again"
+
+
+def test_an_environment_killed_while_idle_is_replaced_and_every_later_invoke_works(engine, unique):
+    """A process killed between invocations leaves its long poll for the next event open on
+    the engine's side; that poll must not take the events meant for the process replacing it."""
+    if engine.host is None:
+        pytest.skip("needs the host engine, whose function processes the test can reach")
+    lam = engine.client("lambda")
+    name = f"probe-killed-{unique}"
+    create_function(lam, name, "probe.py", timeout=3)
+
+    for round_ in range(3):
+        response, result = _invoke(lam, name, {"echo": round_})
+        assert "FunctionError" not in response, result
+        assert result["echo"] == round_
+        # idle now, waiting for its next event: kill it there
+        killed = wait_for(lambda: function_pids(engine, name), what=f"the process of {name}")
+        for pid in killed:
+            os.killpg(pid, signal.SIGKILL)
+        wait_for(lambda: set(killed) & set(engine.host.function_processes()),
+                 what=f"the killed process of {name} to be dead", until=lambda alive: not alive)
+    response, result = _invoke(lam, name, {"echo": "after three kills"})
+    assert "FunctionError" not in response, result
+    assert result["echo"] == "after three kills"
 
 
 def test_log_tail_has_start_end_and_report(engine, unique):

@@ -15,12 +15,11 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import psutil
 import pytest
 
 from edalab import bootstrap, labs
 from edalab.waiting import wait_for
-from support import deploy_lab
+from support import deploy_lab, function_pids
 
 PROCESSOR = "edalab-upload-processor"
 UPLOADS = 300
@@ -34,17 +33,6 @@ def pipeline(lab_engine):
     lab = labs.find("02")
     deploy_lab(lab, lab_engine.endpoint, solution=True)
     return lab_engine, bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)
-
-
-def processor_pids(engine) -> list[int]:
-    pids = []
-    for pid in engine.host.function_processes():
-        try:
-            if psutil.Process(pid).environ().get("AWS_LAMBDA_FUNCTION_NAME") == PROCESSOR:
-                pids.append(pid)
-        except psutil.Error:
-            pass
-    return pids
 
 
 def run_statuses(ddb, table: str, run: str) -> dict[str, dict]:
@@ -73,7 +61,7 @@ def test_a_function_process_killed_mid_batch_loses_nothing(pipeline):
                  until=lambda n: n >= 20)
         # Kill until a kill lands inside an invocation (the process is busy nearly all the time).
         for _ in range(5):
-            for pid in wait_for(lambda: processor_pids(engine), what="a running upload processor process"):
+            for pid in wait_for(lambda: function_pids(engine, PROCESSOR), what="a running upload processor process"):
                 os.killpg(pid, signal.SIGKILL)
             try:
                 wait_for(lambda: exit_errors(logs, started_ms), what="an invocation ended by the kill",

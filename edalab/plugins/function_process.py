@@ -107,6 +107,17 @@ class FunctionProcess:
     def exit_code(self) -> int | None:
         return self._popen.poll()
 
+    def is_dying_or_dead(self) -> bool:
+        """True once the process has exited or been killed. A killed process whose main thread
+        is already a zombie may not be reapable yet (its other threads are still exiting), so
+        `exit_code()` alone would call it alive for a moment; its state in /proc says it is not."""
+        if self.exit_code() is not None:
+            return True
+        try:
+            return psutil.Process(self.pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+        except psutil.Error:
+            return True
+
     def max_memory_mb(self) -> int:
         try:
             return round(psutil.Process(self.pid).memory_info().rss / (1024 * 1024))

@@ -155,7 +155,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         config = self.function_version.config
         init_ms = None
         before = ""
-        if self._process is None or self._process.exit_code() is not None:
+        if self._process is None or self._process.is_dying_or_dead():
             # the previous process timed out or crashed: a fresh one, with a fresh init
             if self._process is not None:
                 before = self._process.output.take()

@@ -6,7 +6,9 @@ response or an error. Serving that same API here lets the real runtime client ru
 handler, so the context object, the error shape and the log lines are the ones AWS shows.
 
 One server serves one execution environment, which runs one invocation at a time:
-`hand_over()` gives it an event and `wait_outcome()` waits for what came back.
+`hand_over()` gives it an event and `wait_outcome()` waits for what came back. When the
+environment's process is replaced (it crashed, timed out or was killed), the dead process's
+long poll for its next event is ended, so it cannot take an event meant for the new one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import queue
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +55,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     # the owner, set after construction
     api: RuntimeApi
+
+    def handle_error(self, request, client_address) -> None:
+        # A function process that dies (crash, timeout, kill) drops its connection; the
+        # executor sees the death itself, so a write to that connection failing is expected.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -139,20 +149,26 @@ class RuntimeApi:
 
     # called by the HTTP handler threads
     def next_event(self) -> Event | None:
+        events = self._events  # this process's queue: replaced, with a None in it, on restart
         if not self._announced_ready:
             # The runtime asks for its first event once its init (imports, globals) is done.
             self._announced_ready = True
             self.record(Outcome("ready"))
-        return self._events.get()
+        return events.get()
 
     def record(self, outcome: Outcome) -> None:
         self._outcomes.put(outcome)
 
     # called by the executor
     def expect_restart(self) -> None:
-        """A new runtime process will call in: its first poll means it is ready again."""
+        """A new runtime process will call in: its first poll means it is ready again.
+
+        A process killed while it waited for its next event leaves that poll blocked here;
+        it gets None (and a 410 to nobody) instead of the new process's first event."""
         self._announced_ready = False
         self._drain_outcomes()
+        previous, self._events = self._events, queue.Queue()
+        previous.put(None)
 
     def hand_over(self, event: Event) -> None:
         self._drain_outcomes()
