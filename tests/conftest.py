@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: one engine per session, clients bound to it.
+"""Fixtures shared by the whole suite: one engine per session (per worker under `make test`,
+which runs two), clients bound to it.
 
 The engine comes from one of three sources, chosen with EDALAB_TEST_ENGINE:
   host       (default) starts its own LocalStack process on a free port, with its own state
@@ -93,3 +94,9 @@ def lab_engine(engine) -> Engine:
 def unique() -> str:
     """A short suffix that keeps each test's resource names apart."""
     return uuid.uuid4().hex[:8]
+
+
+def pytest_collection_modifyitems(items):
+    """The `slow` load runs go first: with `make test`'s two workers, one of them starts the
+    longest run at once while the other works through the rest beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -16,13 +16,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import free_port
 from edalab import aws, inventory, settings
 from edalab.bootstrap import stack_outputs
 from edalab.checks import http
 from edalab.engine.host import HostEngine
 from edalab.waiting import wait_for
-from support import queue_depth
+from support import free_port, queue_depth
 
 
 @pytest.fixture(scope="module")
