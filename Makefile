@@ -4,10 +4,11 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
-# Two workers, each with its own engine: one starts the 10,000-upload load run at once (the
-# `slow` tests are collected first) while the other works through the rest, whose time is
-# mostly spent waiting on visibility timeouts and alarm periods. TEST_WORKERS=0 runs serially.
-TEST_WORKERS ?= 2
+# Three workers, each with its own engine: one starts the 10,000-upload load run at once (the
+# `slow` tests are collected first) while the others work through the rest, whose time is
+# mostly spent waiting on visibility timeouts and alarm periods, so three fit on 2 cores.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
@@ -58,10 +59,10 @@ deploy: $(READY) ## redeploy lab LAB=NN after editing its handler
 progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 	@$(PY) -m edalab progress --format $(or $(FORMAT),table)
 
-test: $(READY) ## the whole test suite, on 2 workers with an engine each (~7 min)
+test: $(READY) ## the whole test suite, on 3 workers with an engine each (~6½ min)
 	@$(PYTEST) $(PYTEST_ARGS)
 
-test-quick: $(READY) ## the suite without the `slow` load run (~3½ min)
+test-quick: $(READY) ## the suite without the `slow` load run (~3 min)
 	@$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 test-container: $(READY) ## the suite against the container engine (needs a Docker engine)

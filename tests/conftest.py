@@ -1,5 +1,5 @@
 """Fixtures shared by the whole suite: one engine per session (per worker under `make test`,
-which runs two), clients bound to it.
+which runs three), clients bound to it.
 
 The engine comes from one of three sources, chosen with EDALAB_TEST_ENGINE:
   host       (default) starts its own LocalStack process on a free port, with its own state
@@ -97,6 +97,6 @@ def unique() -> str:
 
 
 def pytest_collection_modifyitems(items):
-    """The `slow` load runs go first: with `make test`'s two workers, one of them starts the
-    longest run at once while the other works through the rest beside it."""
+    """The `slow` load runs go first: with `make test`'s workers, one of them starts the
+    longest run at once while the others work through the rest beside it."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

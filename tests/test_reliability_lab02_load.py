@@ -4,8 +4,8 @@ S3 notification -> SQS -> the reference upload processor (batches of 5, partial 
 responses) -> `processed/` + status table; poison -> 3 receives -> dead-letter queue. The test
 counts every outcome: each good file has exactly one summary and one PROCESSED status, and
 was processed again only on a redelivery; each poison file is rejected on every receive and
-dead-lettered exactly once; processed + dead-lettered = sent. Marked `slow` (about 5 minutes on 2
-cores, beside the rest of the suite on `make test`'s other worker); `make test` and CI run it,
+dead-lettered exactly once; processed + dead-lettered = sent. Marked `slow` (about 5½ minutes on 2
+cores, beside the rest of the suite on `make test`'s other workers); `make test` and CI run it,
 `make test-quick` leaves it out.
 """
 
