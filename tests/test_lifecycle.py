@@ -13,13 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from edalab import aws, inventory, settings
 from edalab.bootstrap import stack_outputs
 from edalab.checks import http
 from edalab.engine.host import HostEngine
+from edalab.plugins.function_process import is_running
 from edalab.waiting import wait_for
 from support import free_port, queue_depth
 
@@ -128,14 +128,7 @@ def test_the_welcome_stack_carries_every_integration(lab_env):
 
 def live(pids: list[int]) -> list[int]:
     """The pids still running (a process that ends between two looks counts as gone)."""
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
+    return [pid for pid in pids if is_running(pid)]
 
 
 def test_make_down_leaves_no_engine_or_function_process(lab_env):

@@ -23,6 +23,7 @@ import psutil
 
 from edalab import settings
 from edalab.engine.health import EngineNotHealthy, is_healthy, wait_healthy
+from edalab.plugins.function_process import is_running
 
 STOP_GRACE_SECONDS = 2.0  # LocalStack often ignores SIGTERM once a Lambda ran; its state is in memory anyway
 STOP_TOTAL_SECONDS = 10.0
@@ -152,15 +153,10 @@ class HostEngine:
 
     def function_processes(self) -> list[int]:
         """Pids of live function processes this engine started (from the executor's records)."""
-        alive = []
-        if self._functions_dir.is_dir():
-            for entry in self._functions_dir.iterdir():
-                try:
-                    if psutil.Process(int(entry.name)).status() != psutil.STATUS_ZOMBIE:
-                        alive.append(int(entry.name))
-                except (ValueError, psutil.Error):
-                    pass
-        return alive
+        if not self._functions_dir.is_dir():
+            return []
+        pids = [int(entry.name) for entry in self._functions_dir.iterdir() if entry.name.isdigit()]
+        return [pid for pid in pids if is_running(pid)]
 
 
 def _wait_gone(pid: int, seconds: float) -> bool:

@@ -18,6 +18,16 @@ from pathlib import Path
 
 import psutil
 
+def is_running(pid: int) -> bool:
+    """True while `pid` runs. An exited process not yet reaped (a zombie) does not count, nor
+    does a killed one whose main thread is a zombie while its other threads still exit (its
+    parent cannot reap it yet, so `Popen.poll()` alone would still call it alive)."""
+    try:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.Error:
+        return False
+
+
 # What the runtime prints is kept for get_logs() (LocalStack asks for it when a start fails).
 _KEEP_BYTES = 64 * 1024
 
@@ -108,15 +118,8 @@ class FunctionProcess:
         return self._popen.poll()
 
     def is_dying_or_dead(self) -> bool:
-        """True once the process has exited or been killed. A killed process whose main thread
-        is already a zombie may not be reapable yet (its other threads are still exiting), so
-        `exit_code()` alone would call it alive for a moment; its state in /proc says it is not."""
-        if self.exit_code() is not None:
-            return True
-        try:
-            return psutil.Process(self.pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-        except psutil.Error:
-            return True
+        """True once the process has exited or been killed, even before it can be reaped."""
+        return self.exit_code() is not None or not is_running(self.pid)
 
     def max_memory_mb(self) -> int:
         try:
