@@ -84,14 +84,17 @@ def test_a_function_process_killed_mid_batch_loses_nothing(pipeline):
         # nothing fails); kill again until one lands inside an invocation. Only processes well
         # past their start (imports take up to a second here under load) are killed: a kill
         # during a start fails the start, not an invocation.
-        deadline = time.monotonic() + 90
-        while not exit_errors(logs, started_ms):
-            if time.monotonic() > deadline or all(u.done() for u in uploading):
-                pytest.fail(f"no kill landed inside an invocation in {len(keys)} uploads")
-            for pid in function_pids(engine, PROCESSOR):
-                if process_age(pid) >= 2:
-                    os.killpg(pid, signal.SIGKILL)
-            time.sleep(0.3)  # the kill's effect reaches the logs within a poll or two
+        def landed_or_kill_again() -> int:
+            landed = exit_errors(logs, started_ms)
+            if not landed:
+                if all(u.done() for u in uploading):
+                    pytest.fail(f"no kill landed inside an invocation in {len(keys)} uploads")
+                for pid in function_pids(engine, PROCESSOR):
+                    if process_age(pid) >= 2:
+                        os.killpg(pid, signal.SIGKILL)
+            return landed
+
+        wait_for(landed_or_kill_again, what="a kill to land inside an invocation", timeout=90, interval=0.3)
         enough.set()
         for u in uploading:
             u.result()
