@@ -47,8 +47,8 @@ lab: $(READY) ## where lab LAB=NN stands and what to do next
 check: $(READY) ## verify lab LAB=NN against the engine (exit 0 only when complete)
 	@$(PY) -m edalab check $(LAB)
 
-hint: $(READY) ## reveal the next hint of lab LAB=NN
-	@$(PY) -m edalab hint $(LAB)
+hint: $(READY) ## reveal the next hint of lab LAB=NN; N=2 shows hint 2 (again)
+	@$(PY) -m edalab hint $(LAB) $(N)
 
 solution: $(READY) ## show lab LAB=NN's reference solution; APPLY=1 applies and deploys it
 	@$(PY) -m edalab solution $(LAB) $(if $(filter 1 yes true,$(APPLY)),--apply)

@@ -1,10 +1,11 @@
-"""The framework behind `make check`: a lab's check is a list of steps run against the engine.
+"""What a lab's `check.py` is written with: steps, their verdicts, and the context they use.
 
 Why this exists: a learner needs to know, at once, whether a step worked and, if not, exactly
-what is missing (which resource, which attribute, which event did not arrive) and which hint
-helps. Each lab's `check.py` declares its steps with `@step`; this module loads them, runs
-them in order against the running engine, stops at the first that fails (later steps build on
-it), and produces a report the CLI prints and the learner record keeps.
+what is missing (which resource, which order, which event did not arrive) and which hint helps.
+Each lab's `check.py` declares its steps with `@step`; `edalab.check_run` runs them and streams
+what happens. A step that builds on another names it in `needs`, so an unrelated failure never
+hides it; a failure can name the hint that fits it; what a step creates it hands to
+`ctx.cleanup`, so a check leaves nothing behind.
 
     from edalab.checks import CheckFailed, step
 
@@ -12,6 +13,13 @@ it), and produces a report the CLI prints and the learner record keeps.
     def table_exists(ctx):
         if "edalab-items" not in ctx.client("dynamodb").list_tables()["TableNames"]:
             raise CheckFailed("no table named edalab-items: deploy the lab with `make deploy LAB=01`")
+
+    @step("An item can be written", needs=[table_exists])
+    def write(ctx):
+        ctx.client("dynamodb").put_item(...)
+        ctx.cleanup(lambda: ctx.client("dynamodb").delete_item(...), "the item the check wrote")
+        if ...:
+            raise CheckFailed("...", hint=2)   # hint 2 fits this way of failing
 """
 
 from __future__ import annotations
@@ -32,7 +40,16 @@ from edalab.waiting import WaitTimedOut, wait_for
 
 
 class CheckFailed(AssertionError):
-    """A step's verdict: what is missing, said for the learner."""
+    """A step's verdict: what is missing, said for the learner, and the hint that fits it
+    (when it is not the step's own)."""
+
+    def __init__(self, message: str, hint: int | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+class NeedsEarlierStep(CheckFailed):
+    """A step read something an earlier step sets, and that step did not pass."""
 
 
 @dataclass
@@ -40,50 +57,25 @@ class Step:
     title: str
     run: Callable[[CheckContext], None]
     hint: int | None = None
+    needs: tuple[str, ...] = ()  # names of the step functions this one builds on
+
+    @property
+    def name(self) -> str:
+        return self.run.__name__
 
 
-def step(title: str, hint: int | None = None):
-    """Marks a function of a lab's check.py as a step; steps run in the order they appear."""
+def step(title: str, hint: int | None = None, needs: list | tuple = ()):
+    """Marks a function of a lab's check.py as a step; steps run in the order they appear.
+    `needs` lists the earlier steps (functions or names) this one builds on: it runs only
+    when they passed, and says which one it waits on when they did not. A step with no
+    `needs` runs whatever happened before it."""
 
     def mark(fn):
-        fn.edalab_step = Step(title, fn, hint)
+        names = tuple(n if isinstance(n, str) else n.__name__ for n in needs)
+        fn.edalab_step = Step(title, fn, hint, names)
         return fn
 
     return mark
-
-
-@dataclass
-class StepResult:
-    number: int
-    title: str
-    status: str  # "passed", "failed", "not run"
-    message: str = ""
-    hint: int | None = None
-
-
-@dataclass
-class Report:
-    lab: str
-    title: str
-    results: list[StepResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.results) and all(r.status == "passed" for r in self.results)
-
-    @property
-    def first_failure(self) -> StepResult | None:
-        return next((r for r in self.results if r.status == "failed"), None)
-
-    def to_json(self) -> dict:
-        return {
-            "lab": self.lab,
-            "title": self.title,
-            "passed": self.passed,
-            "seconds": round(self.seconds, 2),
-            "steps": [r.__dict__ for r in self.results],
-        }
 
 
 @dataclass
@@ -128,11 +120,23 @@ def json_log_lines(logs, function_name: str) -> list[dict]:
 
 
 class CheckContext:
-    """What a step may use: clients for the engine, the lab's stack outputs, HTTP, waiting."""
+    """What a step may use: clients for the engine, the lab's stack outputs, HTTP, waiting
+    (which the runner shows live), and `cleanup` for what the step creates.
 
-    def __init__(self, lab: Lab, endpoint: str):
+    Steps pass values to later steps as attributes (`ctx.item_id = ...`); reading one that no
+    step has set means the step that sets it did not pass, and says so."""
+
+    def __init__(self, lab: Lab, endpoint: str, on_wait: Callable[[str, float, float], None] | None = None):
         self.lab = lab
         self.endpoint = endpoint
+        self._on_wait = on_wait or (lambda what, elapsed, timeout: None)
+        self._cleanups: list[tuple[str, Callable[[], object]]] = []
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NeedsEarlierStep(f"this step builds on `{name}`, which an earlier step sets, and that step "
+                               "did not pass: fix the first failing step above")
 
     def client(self, service: str):
         return aws.client(service, self.endpoint)
@@ -147,45 +151,45 @@ class CheckContext:
                 f"(or `make deploy LAB={self.lab.number}`)"
             ) from None
 
+    def output(self, key: str) -> str:
+        """One stack output, or a failed step saying the stack is out of date."""
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise CheckFailed(f"the lab's stack has no output {key}: redeploy it with "
+                              f"`make deploy LAB={self.lab.number}`") from None
+
     def api_url(self, api_id: str, stage: str, path: str) -> str:
         return f"{self.endpoint}/_aws/execute-api/{api_id}/{stage}/{path.lstrip('/')}"
 
     def http(self, method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
         return http(method, url, body, raw)
 
-    def wait_for(self, probe, *, what: str, timeout: float = 30.0, interval: float = 0.2, until=bool):
-        """Polls like edalab.waiting.wait_for, but a timeout becomes a failed step naming `what`."""
+    def cleanup(self, undo: Callable[[], object], what: str) -> None:
+        """Registers how to remove something this check created; the runner calls every
+        registered undo at the end (newest first), whether the check passed or not."""
+        self._cleanups.append((what, undo))
+
+    def take_cleanups(self) -> list[tuple[str, Callable[[], object]]]:
+        """The registered undos, newest first, handed over once."""
+        found, self._cleanups = list(reversed(self._cleanups)), []
+        return found
+
+    def wait_for(self, probe, *, what: str, timeout: float = 30.0, interval: float = 0.2, until=bool,
+                 missing: Callable[[object], str] | None = None):
+        """Polls like edalab.waiting.wait_for, reporting each poll to the runner (the live
+        line); a timeout becomes a failed step naming `what` and, when `missing` is given,
+        what is still missing (`missing(last result)` -> "payment p3, payment p7")."""
+        started = time.monotonic()
+
+        def reported():
+            result = probe()
+            self._on_wait(what, time.monotonic() - started, timeout)
+            return result
+
         try:
-            return wait_for(probe, what=what, timeout=timeout, interval=interval, until=until)
+            return wait_for(reported, what=what, timeout=timeout, interval=interval, until=until)
         except WaitTimedOut as error:
-            raise CheckFailed(str(error)) from None
-
-
-def load_steps(lab: Lab) -> list[Step]:
-    module = lab.load_module("check.py")
-    return [obj.edalab_step for obj in vars(module).values() if hasattr(obj, "edalab_step")]
-
-
-def run_check(lab: Lab, endpoint: str) -> Report:
-    """Runs the lab's steps in order; the first failure stops the run."""
-    started = time.monotonic()
-    report = Report(lab.number, lab.title)
-    ctx = CheckContext(lab, endpoint)
-    failed = False
-    for number, s in enumerate(load_steps(lab), start=1):
-        if failed:
-            report.results.append(StepResult(number, s.title, "not run", hint=s.hint))
-            continue
-        try:
-            s.run(ctx)
-            report.results.append(StepResult(number, s.title, "passed"))
-        except CheckFailed as failure:
-            failed = True
-            report.results.append(StepResult(number, s.title, "failed", str(failure), s.hint))
-        except (ClientError, BotoCoreError) as error:
-            failed = True
-            report.results.append(
-                StepResult(number, s.title, "failed", f"the engine refused a request: {error}", s.hint)
-            )
-    report.seconds = time.monotonic() - started
-    return report
+            if missing is None:
+                raise CheckFailed(str(error)) from None
+            raise CheckFailed(f"waited {timeout:.0f} s for {what}; still missing: {missing(error.last)}") from None

@@ -162,7 +162,7 @@ def _running_endpoint() -> str:
 
 
 def cmd_lab(args) -> int:
-    loop.show_lab(args.lab, _running_endpoint())
+    loop.show_lab(args.lab)
     return 0
 
 
@@ -171,7 +171,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_hint(args) -> int:
-    loop.hint(args.lab)
+    loop.hint(args.lab, args.number)
     return 0
 
 
@@ -195,6 +195,12 @@ def cmd_bootstrap(_args) -> int:
     return 0
 
 
+def _hint_number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"N={text!r} is not a hint number: use N=1, N=2, ...")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edalab", description="EDA Lab environment commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -213,12 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn, text in (
         ("lab", cmd_lab, "where a lab stands and what to do next"),
         ("check", cmd_check, "verify a lab against the running engine"),
-        ("hint", cmd_hint, "reveal the next hint of a lab"),
         ("deploy", cmd_deploy, "redeploy a lab after editing its handler"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("lab", nargs="?", help="the lab's number, e.g. 01")
         p.set_defaults(fn=fn)
+    p = sub.add_parser("hint", help="reveal the next hint of a lab, or show hint N (again)")
+    p.add_argument("lab", nargs="?", help="the lab's number, e.g. 01")
+    p.add_argument("number", nargs="?", type=_hint_number, help="which hint (default: the next unseen one)")
+    p.set_defaults(fn=cmd_hint)
     p = sub.add_parser("solution", help="show (or apply) a lab's reference solution")
     p.add_argument("lab", nargs="?")
     p.add_argument("--apply", action="store_true")

@@ -12,78 +12,106 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
-from edalab import labs, settings
-from edalab.checks import Report, run_check
-from edalab.learner import LearnerRecord
+from edalab import hint_text, labs, settings
+from edalab.check_printer import MARKS, CheckPrinter
+from edalab.check_run import Report, run_check
+from edalab.learner import LearnerRecord, ask_name_once
 
 console = Console(highlight=False, soft_wrap=True)
-_MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "not run": "[dim]·[/]"}
 
 
-def print_report(report: Report, hints_available: int) -> None:
-    console.print(f"[bold]Lab {report.lab} · {report.title}[/]")
-    for r in report.results:
-        console.print(f"  {_MARKS[r.status]} {r.number}. {r.title}")
-        if r.status == "failed":
-            for line in r.message.splitlines():
-                console.print(f"       [red]{line}[/]")
-            if r.hint and hints_available:
-                console.print(f"       hint: `make hint LAB={report.lab}` (this step: hint {r.hint})")
-    if report.passed:
-        console.print(f"[green]Lab {report.lab} complete[/] ({report.seconds:.1f} s).")
-    else:
-        done = sum(r.status == "passed" for r in report.results)
-        console.print(f"{done} of {len(report.results)} steps done.")
-
-
-def check(lab_id: str, endpoint: str, quiet: bool = False) -> Report:
+def check(lab_id: str, endpoint: str) -> Report:
+    """Runs the lab's check, printing each step as it starts and ends, and journals it."""
     lab = labs.find(lab_id)
-    report = run_check(lab, endpoint)
-    LearnerRecord().record_check(lab.number, report.to_json())
-    if not quiet:
-        print_report(report, len(lab.hints()))
-    return report
+    ask_name_once(say=lambda line: console.print(f"[dim]{escape(line)}[/]"))
+    record = LearnerRecord()
+    printer = CheckPrinter(console, len(lab.hints()))
+
+    def listen(event: dict) -> None:
+        printer(event)
+        record.journal(event)
+
+    return run_check(lab, endpoint, on_event=listen)
 
 
-def show_lab(lab_id: str, endpoint: str) -> None:
+def show_lab(lab_id: str) -> None:
+    """Where the learner stands in a lab and what to do next, from the last check and the
+    learner's files; reads files only (no engine call, no check run), so it answers at once."""
     lab = labs.find(lab_id)
-    console.print(f"[bold]Lab {lab.number} · {lab.title}[/]\n{lab.goal}\n")
+    record = LearnerRecord()
+    console.print(f"[bold]Lab {lab.number} · {escape(lab.title)}[/]\n{escape(lab.goal)}\n")
     console.print(f"Read: {lab.folder.relative_to(settings.REPO_ROOT)}/README.md")
-    if lab.exercise_files:
-        console.print("Edit: " + ", ".join(lab.exercise_files))
-    report = check(lab_id, endpoint, quiet=True)
-    console.print()
-    print_report(report, len(lab.hints()))
-    failure = report.first_failure
+    runs = record.runs(lab.number)
+    last = runs[-1] if runs else None
+    last_at = _epoch(last["finished"]) if last else None
+    for rel in lab.exercise_files:
+        path = settings.REPO_ROOT / rel
+        state = "still has its TODO" if "TODO" in path.read_text() else "edited"
+        if last_at is not None and path.stat().st_mtime > last_at:
+            state += ", changed since your last check"
+        console.print(f"Edit: {rel} ({state})")
+    if last is None:
+        console.print(f"\nNot checked yet. Follow the README, then `make check LAB={lab.number}`.")
+        return
+    console.print(f"\nYour last check ({last['finished']}, attempt {len(runs)}):")
+    for s in last["steps"]:
+        console.print(f"  {MARKS[s['status']]} {s['number']}. {escape(s['title'])}")
+    failure = next((s for s in last["steps"] if s["status"] == "failed"), None)
+    changed = [rel for rel in lab.exercise_files if (settings.REPO_ROOT / rel).stat().st_mtime > last_at]
     if failure:
-        console.print(f"\nNext: {failure.title}. When done: `make check LAB={lab.number}`.")
+        console.print(f"\nNext: step {failure['number']}, {escape(failure['title'])}")
+        console.print(f"  it said: [red]{escape(failure['message'].splitlines()[0] if failure['message'] else '')}[/]")
+        if failure.get("hint") and lab.hints():
+            console.print(f"  hint for it: `make hint LAB={lab.number} N={failure['hint']}`")
+        then = f"`make deploy LAB={lab.number}`, then " if changed else ""
+        console.print(f"  when done: {then}`make check LAB={lab.number}`")
+        return
+    if changed:
+        console.print(f"\nComplete, but you changed {', '.join(changed)} since: `make deploy LAB={lab.number}` "
+                      f"and `make check LAB={lab.number}` to be sure it still passes.")
+        return
+    following = [lb for lb in labs.all_labs() if lb.number > lab.number]
+    if following:
+        console.print(f"\nComplete. Next lab: `make lab LAB={following[0].number}` ({escape(following[0].title)}).")
     else:
-        following = [lb for lb in labs.all_labs() if lb.number > lab.number]
-        if following:
-            console.print(f"\nNext lab: `make lab LAB={following[0].number}` ({following[0].title}).")
+        console.print("\nComplete: that was the last lab.")
 
 
-def hint(lab_id: str) -> None:
+def _epoch(iso: str) -> float:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def hint(lab_id: str, number: int | None = None) -> None:
+    """Shows hint `number` (again, if it was revealed before), or reveals the next unseen one."""
     lab = labs.find(lab_id)
     hints = lab.hints()
     if not hints:
         console.print(f"Lab {lab.number} has no hints.")
         return
     record = LearnerRecord()
-    already = record.hints_revealed(lab.number)
-    if already >= len(hints):
-        console.print(f"[dim]All {len(hints)} hints of lab {lab.number} are shown; the last one again:[/]")
-        console.print(Markdown(hints[-1]))
-        console.print(f"Still stuck? `make solution LAB={lab.number}` shows the reference solution.")
-        return
-    seen = record.reveal_hint(lab.number, len(hints))
-    console.print(f"[dim]Hint {seen} of {len(hints)} for lab {lab.number}:[/]")
-    console.print(Markdown(hints[seen - 1]))
+    seen = record.hints_seen(lab.number)
+    if number is None:
+        number = next((n for n in range(1, len(hints) + 1) if n not in seen), None)
+        if number is None:
+            console.print(f"You have seen all {len(hints)} hints of lab {lab.number}: show one again with "
+                          f"`make hint LAB={lab.number} N=<1-{len(hints)}>`, or see the reference solution with "
+                          f"`make solution LAB={lab.number}`.")
+            return
+    if not 1 <= number <= len(hints):
+        raise labs.UnknownLab(f"lab {lab.number} has hints 1 to {len(hints)}; N={number} is not one of them")
+    again = " (again)" if number in seen else ""
+    record.reveal_hint(lab.number, number)
+    console.print(f"[dim]Hint {number} of {len(hints)} for lab {lab.number}{again}:[/]")
+    console.print(hint_text.render(hints[number - 1]), markup=False, highlight=False)
+    left = [n for n in range(1, len(hints) + 1) if n not in record.hints_seen(lab.number)]
+    if left:
+        console.print(f"[dim]Next: `make hint LAB={lab.number}` (hint {left[0]}); any hint again: N=<number>.[/]")
 
 
 def solution(lab_id: str, endpoint: str, apply: bool) -> None:
@@ -144,15 +172,18 @@ def progress(fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(summary, indent=2))
         return
-    table = Table("lab", "title", "state", "last check", "hints seen", title=f"Progress of {summary['learner']}")
+    table = Table("lab", "title", "state", "attempts", "last check", "hints", title=f"Progress of {summary['learner']}")
     for entry in summary["labs"]:
-        last = entry["last_check"]
-        if last is None:
-            state, when = "[dim]not started[/]", ""
-        elif last["passed"]:
-            state, when = "[green]complete[/]", last["at"]
+        state = entry["state"]
+        if state == "complete":
+            took = entry["time_to_complete_seconds"]
+            shown = "[green]complete[/]" + (f" in {took // 60} min" if took is not None else "")
+        elif state == "in progress":
+            stopped = entry["failed_attempts"][-1]["stopped_at"] if entry["failed_attempts"] else None
+            shown = f"[yellow]stopped at {escape(stopped)}[/]" if stopped else "[yellow]in progress[/]"
         else:
-            state = f"[yellow]{last['steps_passed']}/{last['steps']} steps[/]: {last['failing_step']}"
-            when = last["at"]
-        table.add_row(entry["lab"], entry["title"], state, when, str(entry["hints_revealed"]))
+            shown = "[dim]not started[/]"
+        hints = ", ".join(map(str, entry["hints_used"])) or ""
+        table.add_row(entry["lab"], escape(entry["title"]), shown, str(entry["attempts"]), entry["last_check"] or "",
+                      hints)
     console.print(table)

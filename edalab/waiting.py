@@ -15,7 +15,11 @@ T = TypeVar("T")
 
 
 class WaitTimedOut(AssertionError):
-    """The awaited condition did not hold before the deadline."""
+    """The awaited condition did not hold before the deadline; `last` is what was seen last."""
+
+    def __init__(self, message: str, last: object = None):
+        super().__init__(message)
+        self.last = last
 
 
 def wait_for(
@@ -36,5 +40,5 @@ def wait_for(
         if until(last):
             return last
         if time.monotonic() >= deadline:
-            raise WaitTimedOut(f"waited {timeout:.0f} s for {what}; last saw: {last!r}"[:2000])
+            raise WaitTimedOut(f"waited {timeout:.0f} s for {what}; last saw: {last!r}"[:2000], last)
         time.sleep(interval)

@@ -133,6 +133,29 @@ def lab01_api(engine):
     return lambda method, path="", body=None, raw=None: ctx.http(method, base + path, body=body, raw=raw)
 
 
+def deploy_near_miss(lab: labs.Lab, endpoint: str, folder: Path, edits: dict[str, list[tuple[str, str]]]) -> None:
+    """Deploys the lab's reference solution with a few edits, a near miss its check must fail.
+    `edits` maps an exercise file's repository path to (old, new) replacements, each of which
+    must match; the edited copy is written under `folder`, never over the lab's own files."""
+    import shutil
+
+    from edalab import bootstrap
+
+    shutil.copytree(lab.solution_dir, folder, dirs_exist_ok=True)
+    for rel, replacements in edits.items():
+        path = folder / rel
+        text = path.read_text()
+        for old, new in replacements:
+            assert old in text, f"near miss of {rel}: {old!r} is not in the solution any more"
+            text = text.replace(old, new)
+        path.write_text(text)
+    handlers = folder / "handlers"
+    sources = {p.name: p for p in handlers.iterdir() if p.is_dir()} if handlers.is_dir() else {}
+    bootstrap.deploy_stack(lab.stack, endpoint, handler_sources=sources, parameters=FAST_PARAMETERS.get(lab.stack.name))
+    if (lab.folder / "post_deploy.py").exists():
+        lab.load_module("post_deploy.py").apply(endpoint, folder, print)
+
+
 def deploy_lab(lab: labs.Lab, endpoint: str, solution: bool) -> None:
     """Deploys a lab's exercise (as in the repository) or its reference solution."""
     labs.deploy(lab, endpoint, solution=solution, parameters=FAST_PARAMETERS.get(lab.stack.name))

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from edalab import cli, labs, settings
-from edalab.checks import run_check
+from edalab.check_run import run_check
 from support import deploy_lab as deploy
 
 PRISTINE_FAILURE = {
@@ -75,19 +75,20 @@ def test_make_check_exit_codes_hints_and_progress(lab_engine, tmp_path, monkeypa
         assert cli.main(["hint", "01"]) == 0
         seen.append(capsys.readouterr().out)
     assert "Hint 1 of 4" in seen[0] and "Hint 2 of 4" in seen[1] and "Hint 4 of 4" in seen[3]
-    assert "All 4 hints" in seen[4]
+    assert "seen all 4 hints" in seen[4] and "N=<1-4>" in seen[4]
 
     assert cli.main(["progress", "--format", "json"]) == 0
     progress = json.loads(capsys.readouterr().out)
     assert progress["learner"] == "ada"
     by_lab = {entry["lab"]: entry for entry in progress["labs"]}
-    assert by_lab["01"]["hints_revealed"] == 4
-    assert by_lab["01"]["last_check"]["passed"] is True
-    assert by_lab["00"]["last_check"] is None
+    assert by_lab["01"]["hints_used"] == [1, 2, 3, 4]
+    assert by_lab["01"]["state"] == "complete" and by_lab["01"]["attempts"] == 2
+    assert by_lab["00"]["state"] == "not started" and by_lab["00"]["last_check"] is None
 
     assert cli.main(["lab", "01"]) == 0
     shown = capsys.readouterr().out
     assert "Edit: handlers/items_api/app.py" in shown and "Next lab: `make lab LAB=02`" in shown
+    assert "✓ 7." in shown  # the last check's steps, read from the journal, not run again
 
     assert cli.main(["check", "99"]) == 2
     assert "not a lab" in capsys.readouterr().out

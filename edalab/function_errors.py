@@ -1,0 +1,146 @@
+"""The last error a lab's functions logged, pointed at the learner's own file and line.
+
+Why this exists: when a check fails because a handler raised, what the check sees is only a
+symptom ("answered 502", "no charge arrived"); the cause is in the function's log group. A
+learner should not have to know where that is. After a failed step the check runner asks this
+module for the errors each of the lab's functions logged while the step ran, and prints the
+error's type and message with the deepest frame of the learner's code (`handlers/<name>/...`).
+
+It reads the three shapes an error takes in a Lambda log group:
+  [ERROR] AttributeError: 'dict' object has no attribute 'x'\\rTraceback ...   (the runtime, unhandled)
+  {"level": "ERROR", ..., "exception": "Traceback ...", "exception_name": ...}  (Powertools Logger)
+  ... Task timed out after 2.00 seconds                                          (the platform)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from edalab import aws, settings
+from edalab.bootstrap import CloudFormationLoader, Stack
+
+# a frame of a Python stack trace: File "<path>", line N, in <function>
+_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
+_CODE_DIR = "/code/"  # where the engine unpacks a function's zip: .../<function>-<id>/code/app.py
+
+
+@dataclass
+class FunctionError:
+    function: str
+    handler_dir: str | None  # e.g. "handlers/payment_processor", when the template says which
+    error_type: str
+    message: str
+    file: str | None = None  # the learner's file of the deepest frame in the function's own code
+    line: int | None = None
+    code: str | None = None  # that line's text
+    trace: list[str] = field(default_factory=list, repr=False)
+
+    def describe(self) -> str:
+        where = f"\n  at {self.file}, line {self.line}" if self.file else ""
+        if where and self.code:
+            where += f": {self.code.strip()}"
+        return f"{self.function} failed with {self.error_type}: {self.message}{where}"
+
+
+def lab_functions(stack: Stack, endpoint: str) -> dict[str, str | None]:
+    """Each deployed function of a lab's stack -> its handler folder (`handlers/<name>`), from
+    the template's `Code: S3Key: !Ref <Parameter>` and its `Metadata.EdaLab.Handlers` map."""
+    doc = yaml.load(stack.body, Loader=CloudFormationLoader)
+    handlers = stack.handler_parameters()
+    folder_of = {}
+    for logical_id, resource in (doc.get("Resources") or {}).items():
+        if resource.get("Type") == "AWS::Lambda::Function":
+            key = ((resource.get("Properties") or {}).get("Code") or {}).get("S3Key")
+            parameter = key.get("Ref") if isinstance(key, dict) else None
+            folder_of[logical_id] = f"handlers/{handlers[parameter]}" if parameter in handlers else None
+    cfn = aws.client("cloudformation", endpoint)
+    found = cfn.describe_stack_resources(StackName=stack.name)["StackResources"]
+    return {r["PhysicalResourceId"]: folder_of[r["LogicalResourceId"]]
+            for r in found if r["LogicalResourceId"] in folder_of and r.get("PhysicalResourceId")}
+
+
+def errors_since(stack: Stack, endpoint: str, since_ms: int) -> list[FunctionError]:
+    """The last error each of the stack's functions logged at or after `since_ms`, if any.
+    Never raises: this is a diagnosis added to a failure, not a step of its own."""
+    try:
+        functions = lab_functions(stack, endpoint)
+    except (ClientError, BotoCoreError, OSError, yaml.YAMLError):
+        return []
+    logs = aws.client("logs", endpoint)
+    found = []
+    for function, handler_dir in sorted(functions.items()):
+        try:
+            last = _last_error(logs, function, since_ms)
+        except (ClientError, BotoCoreError):
+            continue  # no log group yet: the function never ran
+        if last is not None:
+            error_type, said, trace = last
+            found.append(_locate(FunctionError(function, handler_dir, error_type, said, trace=trace)))
+    return found
+
+
+def _last_error(logs, function: str, since_ms: int) -> tuple[str, str, list[str]] | None:
+    last, kwargs = None, {}
+    while True:
+        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", startTime=since_ms, **kwargs)
+        for event in page["events"]:
+            parsed = parse_error(event["message"])
+            if parsed is not None:
+                last = parsed
+        if not page.get("nextToken"):
+            return last
+        kwargs = {"nextToken": page["nextToken"]}
+
+
+def parse_error(message: str) -> tuple[str, str, list[str]] | None:
+    """(error type, message, trace lines) when a log line reports an error, else None."""
+    text = message.replace("\r", "\n").replace("\xa0", " ").strip()
+    if text.startswith("[ERROR]"):
+        head, _, trace = text[len("[ERROR]"):].strip().partition("\n")
+        error_type, _, said = head.partition(": ")
+        return error_type.strip(), said.strip(), trace.splitlines()
+    if "Task timed out after" in text:
+        return "Timeout", text[text.index("Task timed out"):], []
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(doc, dict) and (doc.get("level") == "ERROR" or doc.get("exception")):
+            trace = str(doc.get("exception") or "").splitlines()
+            error_type = doc.get("exception_name") or (trace[-1].partition(":")[0] if trace else "ERROR")
+            return str(error_type), str(doc.get("message", "")), trace
+    return None
+
+
+def _locate(error: FunctionError) -> FunctionError:
+    """Points the error at the deepest frame inside the function's own code, with that line's
+    text as the trace shows it (what ran, which may differ from the file as it is now)."""
+    handler_dir = error.handler_dir
+    trace = "\n".join(error.trace)
+    for match in reversed(list(_FRAME.finditer(trace))):
+        path = match["path"]
+        if _CODE_DIR not in path:
+            continue  # a library's frame (boto3, Powertools): not the learner's
+        relative = path.split(_CODE_DIR, 1)[1]
+        error.file = f"{handler_dir}/{relative}" if handler_dir else relative
+        error.line = int(match["line"])
+        shown = trace[match.end():].lstrip(" ").split("\n", 2)
+        error.code = shown[1].strip() if len(shown) > 1 and shown[1].strip() and "File \"" not in shown[1] else None
+        if error.code is None and handler_dir:
+            error.code = _line_of(settings.REPO_ROOT / error.file, error.line)
+        break
+    return error
+
+
+def _line_of(path: Path, number: int) -> str | None:
+    try:
+        return path.read_text().splitlines()[number - 1]
+    except (OSError, IndexError):
+        return None
