@@ -172,18 +172,22 @@ def progress(fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(summary, indent=2))
         return
-    table = Table("lab", "title", "state", "attempts", "last check", "hints", title=f"Progress of {summary['learner']}")
+    table = Table(title=f"Progress of {escape(summary['learner'])}")
+    for name in ("lab", "title", "state", "attempts", "last check (UTC)", "hints"):
+        table.add_column(name, no_wrap=name != "title")
     for entry in summary["labs"]:
         state = entry["state"]
         if state == "complete":
             took = entry["time_to_complete_seconds"]
             shown = "[green]complete[/]" + (f" in {took // 60} min" if took is not None else "")
         elif state == "in progress":
-            stopped = entry["failed_attempts"][-1]["stopped_at"] if entry["failed_attempts"] else None
-            shown = f"[yellow]stopped at {escape(stopped)}[/]" if stopped else "[yellow]in progress[/]"
+            passed = sum(s["status"] == "passed" for s in entry["last_steps"])
+            shown = f"[yellow]{passed} of {len(entry['last_steps'])} steps[/]"
         else:
             shown = "[dim]not started[/]"
         hints = ", ".join(map(str, entry["hints_used"])) or ""
-        table.add_row(entry["lab"], escape(entry["title"]), shown, str(entry["attempts"]), entry["last_check"] or "",
-                      hints)
+        when = (entry["last_check"] or "").replace("T", " ")[:16]
+        table.add_row(entry["lab"], escape(entry["title"]), shown, str(entry["attempts"]), when, hints)
     console.print(table)
+    console.print("[dim]`make progress FORMAT=json` adds when each lab was first checked and completed, and where "
+                  "each failed attempt stopped.[/]")
