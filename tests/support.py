@@ -161,3 +161,28 @@ def deploy_lab(lab: labs.Lab, endpoint: str, solution: bool) -> None:
     labs.deploy(lab, endpoint, solution=solution, parameters=FAST_PARAMETERS.get(lab.stack.name))
     if solution and lab.solution_script.exists():
         run_solution_script(lab, endpoint)
+
+
+def stack_contents(endpoint: str, stack_name: str) -> dict:
+    """What a check could leave behind in one lab's stack: each table's item keys, each
+    bucket's object versions, each queue's message count (visible and in flight). Two equal
+    results mean a check cleaned up after itself."""
+    from edalab import aws
+
+    cfn, ddb, s3, sqs = (aws.client(s, endpoint) for s in ("cloudformation", "dynamodb", "s3", "sqs"))
+    contents: dict = {}
+    for resource in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
+        kind, name = resource["ResourceType"], resource.get("PhysicalResourceId")
+        if kind == "AWS::DynamoDB::Table":
+            keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
+            items = ddb.get_paginator("scan").paginate(TableName=name)
+            contents[f"table {name}"] = sorted(
+                json.dumps({k: i[k] for k in keys}, sort_keys=True) for page in items for i in page["Items"])
+        elif kind == "AWS::S3::Bucket":
+            versions = s3.get_paginator("list_object_versions").paginate(Bucket=name)
+            contents[f"bucket {name}"] = sorted(
+                f"{v['Key']}@{v['VersionId']}" for page in versions
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", []))
+        elif kind == "AWS::SQS::Queue":
+            contents[f"queue {name.rsplit('/', 1)[-1]}"] = queue_depth(sqs, name)
+    return contents

@@ -1,5 +1,6 @@
 """Every lab both ways, so labs cannot rot: `make check` fails on the pristine exercise with a
-message naming what is missing, and passes once the reference solution is applied. Also the
+message naming what is missing, and passes once the reference solution is applied, leaving the
+lab's tables, buckets and queues as it found them (an inventory diff). Also the
 loop around it: exit codes, hints remembered per learner, progress as JSON, solution apply,
 and the templates' validity (cfn-lint, offline)."""
 
@@ -15,7 +16,9 @@ import pytest
 
 from edalab import cli, labs, settings
 from edalab.check_run import run_check
+from edalab.waiting import WaitTimedOut, wait_for
 from support import deploy_lab as deploy
+from support import stack_contents
 
 PRISTINE_FAILURE = {
     "00": ("You sent a message containing 'hello'", "hello"),
@@ -54,8 +57,18 @@ def test_check_fails_on_the_exercise_and_passes_on_the_solution(lab_engine, lab_
     assert detail in failure.message, failure.message
 
     deploy(lab, lab_engine.endpoint, solution=True)
+    before = stack_contents(lab_engine.endpoint, lab.stack.name)
     report = run_check(lab, lab_engine.endpoint)
     assert report.passed, report.first_failure
+    assert report.cleanup_problems == []
+    # the check leaves nothing behind: every item, object version and message it made is gone
+    try:
+        wait_for(lambda: stack_contents(lab_engine.endpoint, lab.stack.name), what="the stack as it was",
+                 timeout=30, until=lambda now: now == before)
+    except WaitTimedOut:
+        after = stack_contents(lab_engine.endpoint, lab.stack.name)
+        left = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+        pytest.fail(f"the check of lab {lab_id} left things behind (before, after): {left}")
 
 
 def test_make_check_exit_codes_hints_and_progress(lab_engine, tmp_path, monkeypatch, capsys):
