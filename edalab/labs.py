@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from edalab import bootstrap, settings
+from edalab.exercise_validation import ExerciseRejected
 
 LABS_DIR = settings.REPO_ROOT / "labs"
 
@@ -116,6 +117,8 @@ def deploy(
 
 
 def run_post_deploy(lab: Lab, endpoint: str | None, solution: bool = False, say: Callable[[str], None] = print) -> None:
+    """Applies the lab's exercise files that are not code. Raises `ExerciseRejected` (a
+    `DeployError`, so the command exits 1 with the reasons) when one is invalid or refused."""
     if (lab.folder / "post_deploy.py").exists():
         lab.load_module("post_deploy.py").apply(endpoint, lab.solution_dir if solution else settings.REPO_ROOT, say)
 
@@ -123,9 +126,15 @@ def run_post_deploy(lab: Lab, endpoint: str | None, solution: bool = False, say:
 def deploy_all(endpoint: str | None = None, progress: Callable[[str, str], None] = lambda n, o: None,
                parameters: dict | None = None, found: list[Lab] | None = None) -> dict[str, str]:
     """Every lab's stack (in parallel), then each lab's post-deploy step with the learner's files.
-    `found` is the labs to deploy, when the caller has listed them already."""
+    `found` is the labs to deploy, when the caller has listed them already.
+    One learner file that is refused does not stop the others (an instructor's `make reset` of a
+    class must not fail on one draft): its reasons go to `progress` as a warning, and the lab's
+    own `make deploy LAB=NN` is where it fails."""
     found = all_labs() if found is None else found
     outcomes = bootstrap.deploy_all(endpoint, [lab.stack for lab in found], progress, parameters)
     for lab in found:
-        run_post_deploy(lab, endpoint, say=lambda text: progress(lab.stack.name, text))
+        try:
+            run_post_deploy(lab, endpoint, say=lambda text: progress(lab.stack.name, text))
+        except ExerciseRejected as rejected:
+            progress(lab.stack.name, f"WARNING: {rejected}")
     return outcomes
