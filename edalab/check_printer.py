@@ -36,6 +36,12 @@ class CheckPrinter:
         if handler:
             handler(event)
 
+    def close(self) -> None:
+        """Stops the live line (and gives the cursor back) if a step was cut short."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
     # -- events ------------------------------------------------------------------------------
     def _on_check_started(self, e: dict) -> None:
         self._lab = e["lab"]
@@ -60,9 +66,7 @@ class CheckPrinter:
             self.console.print(f"     [dim]{text}[/]")
 
     def _on_step_finished(self, e: dict) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        self.close()
         self._passed += e["status"] == "passed"
         took = f" [dim]({e['seconds']:.1f} s)[/]" if e["status"] != "skipped" else ""
         self.console.print(f"  {MARKS[e['status']]} {e['number']}. {escape(e['title'])}{took}")

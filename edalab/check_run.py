@@ -98,25 +98,27 @@ def run_check(lab: Lab, endpoint: str, on_event: Listener | None = None) -> Repo
     ctx = CheckContext(lab, endpoint, on_wait)
     outcome_of: dict[str, StepResult] = {}
     number_of = {s.name: n for n, s in enumerate(steps, start=1)}
-    for number, s in enumerate(steps, start=1):
-        current.update(number=number, last_wait=0.0)
-        blocked = next((need for need in s.needs if outcome_of.get(need) is None
-                        or outcome_of[need].status != "passed"), None)
-        if blocked is not None:
-            waits_on = number_of.get(blocked)
-            result = StepResult(number, s.title, "skipped", f"waits on step {waits_on}, which did not pass",
-                                s.hint, waits_on=waits_on)
-        else:
-            emit({"event": "step_started", "lab": lab.number, "number": number, "title": s.title, "at": now_iso()})
-            result = _run_step(ctx, s, number)
-        outcome_of[s.name] = result
-        report.results.append(result)
-        emit({"event": "step_finished", "lab": lab.number, "at": now_iso(), **asdict(result)})
-    for what, undo in ctx.take_cleanups():
-        problem = _undo(undo, what)
-        if problem:
-            report.cleanup_problems.append(problem)
-        emit({"event": "cleaned_up", "lab": lab.number, "what": what, "problem": problem})
+    try:
+        for number, s in enumerate(steps, start=1):
+            current.update(number=number, last_wait=0.0)
+            blocked = next((need for need in s.needs if outcome_of.get(need) is None
+                            or outcome_of[need].status != "passed"), None)
+            if blocked is not None:
+                waits_on = number_of.get(blocked)
+                result = StepResult(number, s.title, "skipped", f"waits on step {waits_on}, which did not pass",
+                                    s.hint, waits_on=waits_on)
+            else:
+                emit({"event": "step_started", "lab": lab.number, "number": number, "title": s.title, "at": now_iso()})
+                result = _run_step(ctx, s, number)
+            outcome_of[s.name] = result
+            report.results.append(result)
+            emit({"event": "step_finished", "lab": lab.number, "at": now_iso(), **asdict(result)})
+    finally:  # also when the learner stops the check with Ctrl-C: leave nothing behind
+        for what, undo in ctx.take_cleanups():
+            problem = _undo(undo, what)
+            if problem:
+                report.cleanup_problems.append(problem)
+            emit({"event": "cleaned_up", "lab": lab.number, "what": what, "problem": problem})
     report.seconds = time.monotonic() - started
     emit({"event": "check_finished", "lab": lab.number, "at": now_iso(), "passed": report.passed,
           "seconds": round(report.seconds, 2),
@@ -127,9 +129,8 @@ def run_check(lab: Lab, endpoint: str, on_event: Listener | None = None) -> Repo
 def _run_step(ctx: CheckContext, s: Step, number: int) -> StepResult:
     began, began_ms = time.monotonic(), int(time.time() * 1000)
 
-    def failed(message: str, hint: int | None, with_cause: bool = True) -> StepResult:
-        cause = ([e.describe() for e in function_errors.errors_since(ctx.lab.stack, ctx.endpoint, began_ms - 1000)]
-                 if with_cause else [])
+    def failed(message: str, hint: int | None) -> StepResult:
+        cause = [e.describe() for e in function_errors.errors_since(ctx.lab.stack, ctx.endpoint, began_ms - 1000)]
         return StepResult(number, s.title, "failed", message, hint or s.hint, time.monotonic() - began, cause)
 
     try:

@@ -242,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnsafeEndpointError as error:
         console.print(f"[red]{error}[/]")
         return 3
+    except KeyboardInterrupt:
+        console.print("\n[yellow]Stopped[/] (Ctrl-C). A check removes what it made before it stops.")
+        return 130
     except labs.UnknownLab as error:
         console.print(f"[red]{error}[/]")
         return 2

@@ -37,7 +37,10 @@ def check(lab_id: str, endpoint: str) -> Report:
         printer(event)
         record.journal(event)
 
-    return run_check(lab, endpoint, on_event=listen)
+    try:
+        return run_check(lab, endpoint, on_event=listen)
+    finally:
+        printer.close()
 
 
 def show_lab(lab_id: str) -> None:
