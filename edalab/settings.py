@@ -6,7 +6,9 @@ learner's shell, an instructor's laptop and CI on the same values.
 
 Environment variables a user may set:
   EDALAB_ENGINE      host | container (default: container when a Docker engine answers)
-  EDALAB_PORT        the engine's port on localhost (default 4566, what `awslocal` expects)
+  EDALAB_PORT        the engine's port on localhost (default: the port of the engine running
+                     from this state folder, remembered in it by `make up`, else 4566, what
+                     `awslocal` expects)
   EDALAB_ENDPOINT    talk to an engine that is already running at this URL (must be local)
   EDALAB_STATE_DIR   where the host engine keeps its pid, log and files (default .edalab/)
 """
@@ -14,6 +16,7 @@ Environment variables a user may set:
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +25,9 @@ ACCOUNT_ID = "000000000000"
 # Dummy credentials: every client this project makes uses these, never the user's own.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 DEFAULT_PORT = 4566
+# The file in the state folder where a started engine leaves its port, so a later command in
+# a shell without EDALAB_PORT finds it; the engine's stop removes it.
+PORT_RECORD = "engine.port"
 CONTAINER_IMAGE = "localstack/localstack:4.14.0"
 
 # Event source mappings poll SQS; LocalStack's defaults (1 s interval, up to 10 s back-off on
@@ -39,11 +45,44 @@ ASYNC_RETRY_BASE_DELAY_SEC = "2"
 
 
 def port() -> int:
-    return int(os.environ.get("EDALAB_PORT") or DEFAULT_PORT)
+    """EDALAB_PORT when set; else the port the running engine was started on; else 4566."""
+    explicit = os.environ.get("EDALAB_PORT")
+    if explicit:
+        return int(explicit)
+    return running_port() or DEFAULT_PORT
 
 
 def state_dir() -> Path:
     return Path(os.environ.get("EDALAB_STATE_DIR") or REPO_ROOT / ".edalab").resolve()
+
+
+def running_port(state: Path | None = None) -> int | None:
+    """The port an engine started from this state folder recorded, while something still
+    listens on it. A record left by an engine that was killed (nothing listens) is ignored,
+    so `make up` then starts on the default or given port, not on a dead engine's."""
+    try:
+        recorded = int(((state or state_dir()) / PORT_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return recorded if _listening(recorded) else None
+
+
+def remember_port(gateway_port: int, state: Path | None = None) -> None:
+    folder = state or state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PORT_RECORD).write_text(str(gateway_port))
+
+
+def forget_port(state: Path | None = None) -> None:
+    ((state or state_dir()) / PORT_RECORD).unlink(missing_ok=True)
+
+
+def _listening(gateway_port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", gateway_port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def endpoint() -> str:

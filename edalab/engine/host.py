@@ -5,7 +5,8 @@ LocalStack runs as a plain process from the project's virtualenv, with our Lambd
 DynamoDB provider. This module starts it in the background with its pid and log under the
 state folder, knows whether it is up, and stops it for sure: LocalStack has been seen ignoring
 SIGTERM for minutes once a Lambda had run, so a stop escalates to SIGKILL and then removes any
-function process that is left.
+function process that is left. The port it listens on is recorded in the state folder while it
+runs, so commands in a shell without EDALAB_PORT find it (see settings.port()).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class HostEngine:
                 start_new_session=True,
             )
         self._pid_file.write_text(str(proc.pid))
+        settings.remember_port(self.port, self.state)
         try:
             wait_healthy(self.endpoint, timeout, alive=lambda: proc.poll() is None)
         except EngineNotHealthy:
@@ -120,6 +122,7 @@ class HostEngine:
         if killed:
             done.append(f"removed {killed} function process(es)")
         self._pid_file.unlink(missing_ok=True)
+        settings.forget_port(self.state)
         return done
 
     def _stop_engine(self, pid: int, grace: float) -> str:
