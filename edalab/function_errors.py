@@ -27,7 +27,9 @@ from edalab.bootstrap import CloudFormationLoader, Stack
 
 # a frame of a Python stack trace: File "<path>", line N, in <function>
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
-_CODE_DIR = "/code/"  # where the engine unpacks a function's zip: .../<function>-<id>/code/app.py
+# where a function's zip is unpacked: the host engine's .../<function>-<id>/code/app.py, or
+# /var/task/app.py in a Lambda container (the container engine, and AWS)
+_CODE_DIRS = ("/code/", "/var/task/")
 
 
 @dataclass
@@ -126,9 +128,10 @@ def _locate(error: FunctionError) -> FunctionError:
     trace = "\n".join(error.trace)
     for match in reversed(list(_FRAME.finditer(trace))):
         path = match["path"]
-        if _CODE_DIR not in path:
+        code_dir = next((d for d in _CODE_DIRS if d in path), None)
+        if code_dir is None:
             continue  # a library's frame (boto3, Powertools): not the learner's
-        relative = path.split(_CODE_DIR, 1)[1]
+        relative = path.split(code_dir, 1)[1]
         error.file = f"{handler_dir}/{relative}" if handler_dir else relative
         error.line = int(match["line"])
         shown = trace[match.end():].lstrip(" ").split("\n", 2)
