@@ -33,6 +33,10 @@ def _engine():
     """The engine to act on: a host engine we started wins, else the chosen mode."""
     host = engine.HostEngine.default()
     if host.pid() is not None:
+        running = settings.running_port(host.state)
+        if running is not None and running != host.port:  # EDALAB_PORT names another port
+            raise EngineNotHealthy(f"the engine of {host.state} already runs on port {running}, not {host.port}: "
+                                   f"unset EDALAB_PORT to use it, or `make down` first to move it")
         return "host", host
     mode = engine.chosen_mode()
     return mode, engine.current(mode)
@@ -84,7 +88,7 @@ def cmd_status(_args) -> int:
     if doc is None:
         state = "[red]not running[/]"
         if eng.crashed():
-            state += f" (the last engine ended without `make down`: killed or crashed). {LOST_STATE} `make up` starts fresh."
+            state += f" (the last engine ended without `make down`: killed or crashed). {LOST_STATE} `make up` starts fresh"
         console.print(f"Engine: {mode}, {state}. Endpoint would be {eng.endpoint}.")
         return 1
     console.print(f"Engine: {mode}, [green]healthy[/], LocalStack {doc.get('version', '?')} at {eng.endpoint}")
@@ -242,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnsafeEndpointError as error:
         console.print(f"[red]{error}[/]")
         return 3
+    except settings.SettingError as error:
+        console.print(f"[red]{error}[/]")
+        return 2
     except KeyboardInterrupt:
         console.print("\n[yellow]Stopped[/] (Ctrl-C). A check removes what it made before it stops.")
         return 130

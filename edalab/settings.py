@@ -44,10 +44,17 @@ SQS_METRICS_INTERVAL_SEC = "5"
 ASYNC_RETRY_BASE_DELAY_SEC = "2"
 
 
+class SettingError(ValueError):
+    """An environment variable of ours holds something we cannot use; says what to set."""
+
+
 def port() -> int:
     """EDALAB_PORT when set; else the port the running engine was started on; else 4566."""
-    explicit = os.environ.get("EDALAB_PORT")
+    explicit = (os.environ.get("EDALAB_PORT") or "").strip()
     if explicit:
+        if not explicit.isdigit() or not 1 <= int(explicit) <= 65535:
+            raise SettingError(f"EDALAB_PORT={explicit!r} is not a port number: set a number such as "
+                               f"EDALAB_PORT=4577, or unset it for the default ({DEFAULT_PORT})")
         return int(explicit)
     return running_port() or DEFAULT_PORT
 

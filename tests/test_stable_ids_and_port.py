@@ -43,10 +43,10 @@ def _api_ids(host: HostEngine) -> dict[str, str]:
     return {stack: stack_outputs(stack, host.endpoint)["ApiId"] for stack in FIXED_API_IDS}
 
 
-def _edalab(command: str, state) -> subprocess.CompletedProcess:
+def _edalab(command: str, state, **extra: str) -> subprocess.CompletedProcess:
     """`python -m edalab <command>` as a fresh shell runs it: no EDALAB_PORT, no endpoint."""
     env = {k: v for k, v in os.environ.items() if k not in ("EDALAB_PORT", "EDALAB_ENDPOINT")}
-    env.update(EDALAB_ENGINE="host", EDALAB_STATE_DIR=str(state))
+    env.update(EDALAB_ENGINE="host", EDALAB_STATE_DIR=str(state), **extra)
     return subprocess.run([sys.executable, "-m", "edalab", command], cwd=settings.REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -86,7 +86,15 @@ def test_a_recorded_port_counts_only_while_something_listens_on_it(tmp_path, mon
     assert settings.port() == settings.DEFAULT_PORT
 
 
+def test_a_port_that_is_not_a_number_is_refused_with_what_to_set(tmp_path):
+    done = _edalab("status", tmp_path, EDALAB_PORT="45x6")
+    assert done.returncode == 2 and "EDALAB_PORT='45x6' is not a port number" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_status_and_down_find_the_engine_without_edalab_port(engine):
+    other = _edalab("status", engine.state, EDALAB_PORT=str(free_port()))  # not a second engine on it
+    assert other.returncode == 1 and f"already runs on port {engine.port}" in other.stdout, other.stdout
     status = _edalab("status", engine.state)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "healthy, LocalStack" in status.stdout and engine.endpoint in status.stdout, status.stdout
