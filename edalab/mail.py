@@ -6,6 +6,9 @@ delivers every email over SMTP into a Maildir under the state folder (`.edalab/m
 any mail client can open (`mutt -f .edalab/mail`) and which `make mail` lists. A container
 engine has no relay, so there the inbox falls back to LocalStack's own record of sent email
 (`GET /_aws/ses`), and says so.
+
+A check that makes an alarm fire removes the emails it caused, and only those: `delete` takes
+the very emails it is given (from the Maildir, and from LocalStack's record).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import email.policy
 import mailbox
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,8 @@ class Mail:
     body: str
     received: float  # seconds since the epoch
     source: str  # "maildir" (delivered over SMTP) or "ses-record" (LocalStack's memory)
+    key: str = ""  # where it is kept: its Maildir key, or its SES record id
+    ses_id: str = ""  # the id of LocalStack's SES record of it, when known
 
 
 def inbox_dir() -> Path:
@@ -58,18 +64,24 @@ def _from_maildir(folder: Path) -> list[Mail]:
             to=str(message.get("To", "")), sender=str(message.get("From", "")),
             subject=str(message.get("Subject", "")), body=part.get_content() if part else "",
             received=box.get_message(key).get_date(), source="maildir",
+            key=key, ses_id=_ses_id(str(message.get("Message-ID", ""))),
         ))
     return found
 
 
-def _from_ses_record(endpoint: str) -> list[Mail]:
+def _ses_records(endpoint: str) -> list[dict]:
+    """LocalStack's record of every email SES sent (empty until SES has sent one)."""
     reply = http("GET", f"{endpoint.rstrip('/')}/_aws/ses")
     if reply.status != 200 or not isinstance(reply.body, dict):
         return []
+    return reply.body.get("messages", [])
+
+
+def _from_ses_record(endpoint: str) -> list[Mail]:
     from datetime import datetime
 
     found = []
-    for sent in reply.body.get("messages", []):
+    for sent in _ses_records(endpoint):
         stamp = sent.get("Timestamp") or ""
         try:
             received = datetime.fromisoformat(stamp).timestamp()
@@ -78,6 +90,30 @@ def _from_ses_record(endpoint: str) -> list[Mail]:
         found.append(Mail(
             to=", ".join(sent.get("Destination", {}).get("ToAddresses", [])), sender=sent.get("Source", ""),
             subject=sent.get("Subject", ""), body=(sent.get("Body") or {}).get("text_part") or sent.get("RawData", ""),
-            received=received, source="ses-record",
+            received=received, source="ses-record", key=sent.get("Id", ""), ses_id=sent.get("Id", ""),
         ))
     return found
+
+
+def _ses_id(message_id: str) -> str:
+    """The SES record id the relay put in the Message-ID (`<time.pid.random.ID@edalab.local>`)."""
+    local = message_id.strip("<> ").rsplit("@", 1)[0]
+    parts = local.split(".", 3)
+    return parts[3] if len(parts) == 4 else ""
+
+
+def delete(mails: list[Mail], endpoint: str | None = None) -> None:
+    """Removes these emails from the inbox (the Maildir) and from LocalStack's record of sent
+    email, leaving every other email where it is."""
+    endpoint = (endpoint or settings.endpoint()).rstrip("/")
+    folder = inbox_dir()
+    box = mailbox.Maildir(folder, factory=None, create=False) if (folder / "cur").is_dir() else None
+    for found in mails:
+        if found.source == "maildir" and box is not None:
+            try:
+                box.remove(found.key)
+            except KeyError:
+                pass  # already gone
+    recorded = {sent.get("Id", "") for sent in _ses_records(endpoint)}
+    for ses_id in {m.ses_id for m in mails} & recorded:  # deleting an unknown id fails there
+        http("DELETE", f"{endpoint}/_aws/ses?id={urllib.parse.quote(ses_id)}")

@@ -1,175 +1,337 @@
 """Lab 04 check: a poison order is dead-lettered after exactly 3 receives, the DLQ alarm emails
-the on-call inbox, and after the fix a redrive processes every order exactly once. A receipt
-that cannot be sent ends on the on-failure destination of its asynchronous invoke.
+the on-call inbox, and after the fix your redrive brings every dead-lettered order back so each
+is processed once; the alarm then returns to OK and says so. A receipt that cannot be sent ends
+on the on-failure destination of its asynchronous invoke, after its retries.
 
 It plays an incident with a product the catalog does not know yet (a fresh one per run): its
-order fails until the check adds the product to the catalog (the fix), then your redrive
-function must bring it back. With the lab's 60 s visibility timeout it takes about 4 minutes.
+orders fail until the check adds the product to the catalog (the fix), then your redrive
+function must bring them back.
+
+For its own run the check sets the orders queue's visibility timeout to 3 s (the lab's is 60 s),
+so a failed order is offered again after 3 s instead of a minute; what it proves does not
+change (exactly 3 receives, then the DLQ). It puts the lab's value back at the end, pass or
+fail. The alarm needs no change: the lab deploys it with a 10 s period (see the template).
+The check removes what it made: its orders (items and messages), the catalog product, the
+failed receipt's record, and the alarm emails it caused, never an email from before it ran.
 """
 
 import json
 import time
+import urllib.parse
+import urllib.request
 import uuid
+from datetime import datetime
 
 from edalab import mail
 from edalab.checks import CheckFailed, json_log_lines, step
 
 ALERT_INBOX = "oncall@edalab.local"
+CHECK_VISIBILITY = 3  # seconds a failed order stays hidden during the check (the lab's: 60)
+POISON_ORDERS = 2  # "move every message": the redrive must bring back more than one
 
 
 def _attrs(ctx, url, *names):
     return ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=list(names)).get("Attributes", {})
 
 
-def _depth(ctx, url):
-    attrs = _attrs(ctx, url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+def _queue_messages(ctx, url) -> list[dict]:
+    """Every message in a queue, visible or in flight, without receiving (so hiding) any:
+    LocalStack's developer endpoint. Each is {"body", "receives"}."""
+    request = urllib.request.Request(f"{ctx.endpoint}/_aws/sqs/messages?QueueUrl={urllib.parse.quote(url, safe='')}",
+                                     headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            listing = json.loads(response.read())
+    except (OSError, ValueError) as error:
+        raise CheckFailed(f"the engine did not list the messages of {url} ({error}): is it running?") from None
+    result = (listing.get("ReceiveMessageResponse") or {}).get("ReceiveMessageResult") or {}
+    messages = []
+    for message in _as_list(result.get("Message")):
+        attributes = {a["Name"]: a["Value"] for a in _as_list(message.get("Attribute"))}
+        messages.append({"body": message.get("Body", ""), "receives": int(attributes.get("ApproximateReceiveCount", 0))})
+    return messages
 
 
-def _visibility(ctx):
-    return int(_attrs(ctx, ctx.outputs["OrdersQueueUrl"], "VisibilityTimeout")["VisibilityTimeout"])
+def _as_list(value):
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def _holding(ctx, url, order_ids) -> set[str]:
+    """Which of these orders have a message in the queue (visible or not)."""
+    return {o for o in order_ids for m in _queue_messages(ctx, url) if f'"{o}"' in m["body"]}
 
 
 def _times_processed(ctx, order_ids):
-    table = ctx.outputs["OrdersTable"]
+    table = ctx.output("OrdersTable")
     found = ctx.client("dynamodb").batch_get_item(
         RequestItems={table: {"Keys": [{"order_id": {"S": o}} for o in order_ids], "ConsistentRead": True}}
     )["Responses"][table]
     return {i["order_id"]["S"]: int(i["times_processed"]["N"]) for i in found if "times_processed" in i}
 
 
-def _rejections(ctx, order_id):
-    """How many times the processor logged this order as rejected (one JSON line per receive)."""
-    return sum(line.get("message") == "order rejected" and line.get("order_id") == order_id
-               for line in json_log_lines(ctx.client("logs"), ctx.outputs["ProcessorName"]))
+def _rejections(ctx, order_ids) -> dict[str, int]:
+    """How many times the processor logged each order as rejected (one JSON line per receive)."""
+    counts = dict.fromkeys(order_ids, 0)
+    for line in json_log_lines(ctx.client("logs"), ctx.output("ProcessorName")):
+        if line.get("message") == "order rejected" and line.get("order_id") in counts:
+            counts[line["order_id"]] += 1
+    return counts
 
 
-def _alarm_state(ctx):
-    alarms = ctx.client("cloudwatch").describe_alarms(AlarmNames=[ctx.outputs["AlarmName"]])["MetricAlarms"]
-    return alarms[0]["StateValue"] if alarms else "MISSING"
+def _alarm(ctx) -> dict:
+    alarms = ctx.client("cloudwatch").describe_alarms(AlarmNames=[ctx.output("AlarmName")])["MetricAlarms"]
+    if not alarms:
+        raise CheckFailed(f"there is no alarm {ctx.output('AlarmName')}: `make deploy LAB=04` recreates it")
+    return alarms[0]
+
+
+def _changed_at(alert: mail.Mail) -> float:
+    """When the alarm changed state, from the email's JSON body (0 when it has none)."""
+    try:
+        stamp = json.loads(alert.body)["StateChangeTime"]
+        return datetime.fromisoformat(stamp.replace("+0000", "+00:00")).timestamp()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0.0
+
+
+def _alarm_emails(ctx, since: float, state: str | None = None) -> list[mail.Mail]:
+    """The alarm's emails to the on-call inbox about state changes since `since` (optionally
+    only those to `state`)."""
+    alarm = ctx.output("AlarmName")
+    return [m for m in mail.read_inbox(ctx.endpoint)
+            if ALERT_INBOX in m.to and alarm in m.body and _changed_at(m) >= since
+            and (state is None or f'"NewStateValue":"{state}"' in m.body.replace(" ", ""))]
 
 
 def _order(order_id, sku, qty=1):
     return json.dumps({"order_id": order_id, "customer": "Check", "items": [{"sku": sku, "qty": qty}]})
 
 
+def _stack_parameter(ctx, key: str) -> str | None:
+    stack = ctx.client("cloudformation").describe_stacks(StackName=ctx.lab.stack.name)["Stacks"][0]
+    return next((p["ParameterValue"] for p in stack.get("Parameters", []) if p["ParameterKey"] == key), None)
+
+
 @step("The orders queue sends an order to edalab-orders-dlq after 3 receives", hint=1)
 def redrive_policy(ctx):
-    run = uuid.uuid4().hex[:6]
-    ctx.run, ctx.started = run, time.time()
-    ctx.good = [f"{run}-good-{n}" for n in range(3)]
-    ctx.poison = f"{run}-poison"
-    ctx.new_product = f"lamp-{run}"  # not in the catalog until the check "fixes" it
-    raw = _attrs(ctx, ctx.outputs["OrdersQueueUrl"], "RedrivePolicy").get("RedrivePolicy")
+    ctx.run = uuid.uuid4().hex[:6]  # names this run's orders and product
+    raw = _attrs(ctx, ctx.output("OrdersQueueUrl"), "RedrivePolicy").get("RedrivePolicy")
     if not raw:
         raise CheckFailed("edalab-orders has no redrive policy, so a poison order would be retried until it "
                           "expires: fill in labs/04-dead-letter-queues/exercise/redrive-policy.json and "
                           "`make deploy LAB=04`")
     policy = json.loads(raw)
-    if policy.get("deadLetterTargetArn") != ctx.outputs["DeadLetterQueueArn"]:
-        raise CheckFailed(f"the redrive policy points at {policy.get('deadLetterTargetArn')!r}, not at "
-                          f"edalab-orders-dlq ({ctx.outputs['DeadLetterQueueArn']})")
+    if policy.get("deadLetterTargetArn") != ctx.output("DeadLetterQueueArn"):
+        raise CheckFailed(f"the redrive policy's deadLetterTargetArn is {policy.get('deadLetterTargetArn')!r}; it "
+                          f"must be the DLQ edalab-orders-dlq ({ctx.output('DeadLetterQueueArn')})")
     if int(policy.get("maxReceiveCount", 0)) != 3:
-        raise CheckFailed(f"maxReceiveCount is {policy.get('maxReceiveCount')}; the lab asks for 3 receives")
+        raise CheckFailed(f"the redrive policy's maxReceiveCount is {policy.get('maxReceiveCount')}; the lab asks for "
+                          "exactly 3 receives before an order goes to the DLQ", hint=2)
 
 
-@step("The DLQ starts empty and its alarm is not firing")
+@step("The DLQ starts empty and its alarm is not firing", hint=4)
 def clean_start(ctx):
-    waiting = _depth(ctx, ctx.outputs["DeadLetterQueueUrl"])
+    waiting = len(_queue_messages(ctx, ctx.output("DeadLetterQueueUrl")))
     if waiting:
-        raise CheckFailed(f"edalab-orders-dlq already holds {waiting} message(s); look at them (step 3 of the "
-                          "README), then redrive them (step 5) or purge the DLQ, and run the check again")
+        raise CheckFailed(f"edalab-orders-dlq already holds {waiting} message(s) (counting any hidden by a "
+                          "receive-message); the check needs it empty to play its own incident: look at them "
+                          "(README step 5), then redrive them (step 6) or purge the DLQ, and run the check again")
     # An alarm already in ALARM would send no new email; it returns to OK a few periods after
     # the DLQ empties (LocalStack looks back over three periods, AWS over one).
-    period = ctx.client("cloudwatch").describe_alarms(AlarmNames=[ctx.outputs["AlarmName"]])["MetricAlarms"][0]["Period"]
-    ctx.wait_for(lambda: _alarm_state(ctx), what=f"alarm {ctx.outputs['AlarmName']} to leave ALARM (it was "
-                 "firing from an earlier run)", timeout=30 + 4 * period, until=lambda state: state != "ALARM")
+    period = _alarm(ctx)["Period"]
+    ctx.wait_for(lambda: _alarm(ctx)["StateValue"], what=f"alarm {ctx.output('AlarmName')} to leave ALARM (it "
+                 "was firing from an earlier incident; its OK email is yours to keep)", timeout=30 + 4 * period,
+                 until=lambda state: state != "ALARM")
+    # From here on, every state change of the alarm is the check's doing, and so is its email.
+    ctx.since = time.time()
+    ctx.cleanup(lambda: _remove_alarm_emails(ctx), "the alarm emails the check caused (once the alarm is back to OK)")
+
+
+def _remove_alarm_emails(ctx):
+    alarm = _alarm(ctx)
+    if alarm["StateValue"] == "ALARM":  # a check that failed midway: its OK email is still to come
+        ctx.wait_for(lambda: _alarm(ctx)["StateValue"], what="the alarm to return to OK, to remove its email",
+                     timeout=30 + 4 * alarm["Period"], until=lambda state: state != "ALARM")
+        ctx.wait_for(lambda: _alarm_emails(ctx, ctx.since, "OK"), what="the alarm's OK email", timeout=15)
+    mail.delete(_alarm_emails(ctx, ctx.since), ctx.endpoint)
+
+
+@step(f"For its run the check retries a failed order after {CHECK_VISIBILITY} s, not 60 s (put back at the end)",
+      needs=[clean_start])
+def quick_retries(ctx):
+    url = ctx.output("OrdersQueueUrl")
+    lab_value = _attrs(ctx, url, "VisibilityTimeout")["VisibilityTimeout"]
+    if int(lab_value) == CHECK_VISIBILITY:  # left over from a check that was stopped: the stack's value
+        lab_value = _stack_parameter(ctx, "VisibilityTimeout") or "60"
+    sqs = ctx.client("sqs")
+    ctx.cleanup(lambda: sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": lab_value}),
+                f"the check's visibility timeout (edalab-orders is back to {lab_value} s)")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(CHECK_VISIBILITY)})
 
 
 @step("Good orders are processed exactly once")
 def good_orders(ctx):
+    good = [f"{ctx.run}-good-{n}" for n in range(3)]
+    ctx.cleanup(lambda: _delete_orders(ctx, good), "the check's good orders in edalab-orders (the table)")
     sqs = ctx.client("sqs")
-    for n, order_id in enumerate(ctx.good):
-        sqs.send_message(QueueUrl=ctx.outputs["OrdersQueueUrl"], MessageBody=_order(order_id, "lamp", n + 1))
-    ctx.wait_for(lambda: _times_processed(ctx, ctx.good), what="the 3 good orders in edalab-orders", timeout=60,
-                 until=lambda seen: len(seen) == len(ctx.good))
-    doubled = {o: n for o, n in _times_processed(ctx, ctx.good).items() if n != 1}
+    for n, order_id in enumerate(good):
+        sqs.send_message(QueueUrl=ctx.output("OrdersQueueUrl"), MessageBody=_order(order_id, "lamp", n + 1))
+    ctx.wait_for(lambda: _times_processed(ctx, good), what="the 3 good orders processed", timeout=60,
+                 until=lambda seen: len(seen) == len(good),
+                 missing=lambda seen: ", ".join(o for o in good if o not in seen))
+    doubled = {o: n for o, n in _times_processed(ctx, good).items() if n != 1}
     if doubled:
         raise CheckFailed(f"processed more than once: {doubled}")
+    ctx.good = good
 
 
-@step("A poison order is in the DLQ after exactly 3 receives", hint=2)
+def _delete_orders(ctx, order_ids):
+    for order_id in order_ids:
+        ctx.client("dynamodb").delete_item(TableName=ctx.output("OrdersTable"), Key={"order_id": {"S": order_id}})
+
+
+@step("Poison orders are in the DLQ after exactly 3 receives each", hint=2, needs=[redrive_policy, quick_retries])
 def poison_dead_lettered(ctx):
-    sqs = ctx.client("sqs")
-    sqs.send_message(QueueUrl=ctx.outputs["OrdersQueueUrl"], MessageBody=_order(ctx.poison, ctx.new_product))
-    ctx.wait_for(lambda: _depth(ctx, ctx.outputs["DeadLetterQueueUrl"]),
-                 what=f"order {ctx.poison} (product {ctx.new_product}, not in the catalog) in edalab-orders-dlq",
-                 timeout=30 + 4 * _visibility(ctx), until=lambda depth: depth >= 1)
-    receives = ctx.wait_for(lambda: _rejections(ctx, ctx.poison), what="the processor's log lines",
-                            timeout=15, until=lambda n: n >= 3)
-    if receives != 3:
-        raise CheckFailed(f"the processor rejected {ctx.poison} {receives} times before it reached the DLQ; "
-                          "maxReceiveCount 3 means exactly 3")
+    ctx.poison = [f"{ctx.run}-poison-{n}" for n in range(POISON_ORDERS)]
+    ctx.new_product = f"lamp-{ctx.run}"  # not in the catalog until the check "fixes" it
+    # Registered before anything exists, in the order that leaves nothing behind (the last
+    # registered runs first): settle the queues, then the orders' items, then the product.
+    ctx.cleanup(lambda: ctx.client("dynamodb").delete_item(
+        TableName=ctx.output("CatalogTable"), Key={"sku": {"S": ctx.new_product}}),
+        f"the check's catalog product {ctx.new_product}")
+    ctx.cleanup(lambda: _delete_orders(ctx, ctx.poison), "the check's poison orders in edalab-orders (the table)")
+    ctx.cleanup(lambda: _settle_poison(ctx), "the check's poison orders left in edalab-orders and edalab-orders-dlq")
+    sqs, dlq = ctx.client("sqs"), ctx.output("DeadLetterQueueUrl")
+    for order_id in ctx.poison:
+        sqs.send_message(QueueUrl=ctx.output("OrdersQueueUrl"), MessageBody=_order(order_id, ctx.new_product))
+
+    def still_out(dead):
+        counts = _rejections(ctx, ctx.poison)
+        return ", ".join(f"{o} (rejected {counts[o]} time(s) so far)" for o in ctx.poison if o not in dead)
+
+    ctx.wait_for(lambda: _holding(ctx, dlq, ctx.poison), what=f"orders {', '.join(ctx.poison)} (product "
+                 f"{ctx.new_product}, not in the catalog) in edalab-orders-dlq",
+                 timeout=30 + 6 * CHECK_VISIBILITY, until=lambda dead: len(dead) == len(ctx.poison), missing=still_out)
+    receives = ctx.wait_for(lambda: _rejections(ctx, ctx.poison), what="the processor's log lines", timeout=15,
+                            until=lambda counts: all(n >= 3 for n in counts.values()))
+    wrong = {o: n for o, n in receives.items() if n != 3}
+    if wrong:
+        raise CheckFailed(f"times each order was rejected before it reached the DLQ: {wrong}; maxReceiveCount 3 "
+                          "means exactly 3")
 
 
-@step("The DLQ alarm goes to ALARM and its email reaches the on-call inbox", hint=3)
+def _settle_poison(ctx):
+    """The check's poison orders end processed (after the fix) or in the DLQ; wait for that,
+    then delete what is in the DLQ."""
+    orders, dlq, sqs = ctx.output("OrdersQueueUrl"), ctx.output("DeadLetterQueueUrl"), ctx.client("sqs")
+    ctx.wait_for(lambda: _holding(ctx, orders, ctx.poison), what="the check's poison orders to leave edalab-orders",
+                 timeout=30 + 6 * CHECK_VISIBILITY, until=lambda held: not held,
+                 missing=lambda held: ", ".join(sorted(held)))
+
+    def delete_ours():
+        for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                           WaitTimeSeconds=0).get("Messages", []):
+            if any(f'"{o}"' in message["Body"] for o in ctx.poison):
+                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+        return _holding(ctx, dlq, ctx.poison)
+
+    ctx.wait_for(delete_ours, what="the check's poison orders removed from edalab-orders-dlq", timeout=15,
+                 until=lambda held: not held, missing=lambda held: ", ".join(sorted(held)))
+
+
+@step("The DLQ alarm goes to ALARM and its email reaches the on-call inbox", hint=3, needs=[poison_dead_lettered])
 def alarm_email(ctx):
-    alarm = ctx.outputs["AlarmName"]
-    period = ctx.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["Period"]
-    ctx.wait_for(lambda: _alarm_state(ctx), what=f"alarm {alarm} in state ALARM", timeout=30 + 2 * period,
-                 until=lambda state: state == "ALARM")
-
-    def alerts():
-        return [m for m in mail.read_inbox(ctx.endpoint) if ALERT_INBOX in m.to and alarm in m.body
-                and '"NewStateValue":"ALARM"' in m.body.replace(" ", "") and m.received >= ctx.started - 1]
-
-    ctx.wait_for(alerts, what=f"an email to {ALERT_INBOX} about {alarm} going to ALARM (see `make mail`)",
+    alarm = _alarm(ctx)
+    ctx.wait_for(lambda: _alarm(ctx)["StateValue"], what=f"alarm {alarm['AlarmName']} in state ALARM",
+                 timeout=30 + 2 * alarm["Period"], until=lambda state: state == "ALARM")
+    ctx.wait_for(lambda: _alarm_emails(ctx, ctx.since, "ALARM"),
+                 what=f"an email to {ALERT_INBOX} about {alarm['AlarmName']} going to ALARM (see `make mail`)",
                  timeout=30)
 
 
-@step("After the fix, your redrive brings the order back and every order is processed once", hint=4)
+def _where(ctx, order_ids) -> str:
+    """Which of the lab's queues hold these orders now, said for a learner."""
+    places = []
+    for key, name in (("OrdersQueueUrl", "edalab-orders"), ("DeadLetterQueueUrl", "edalab-orders-dlq"),
+                      ("ReceiptFailuresQueueUrl", "edalab-order-receipt-failures")):
+        held = _holding(ctx, ctx.output(key), order_ids)
+        if held:
+            places.append(f"{', '.join(sorted(held))} in {name}")
+    return "; ".join(places) or "in no queue of the lab"
+
+
+@step("After the fix, your redrive brings every order back from the DLQ and each is processed once", hint=4,
+      needs=[poison_dead_lettered])
 def redrive(ctx):
-    # The fix: the catalog team adds the new product. Now the poison order can be priced.
-    ctx.client("dynamodb").put_item(TableName=ctx.outputs["CatalogTable"],
+    # The fix: the catalog team adds the new product (removed at the end). Now the orders can be priced.
+    ctx.client("dynamodb").put_item(TableName=ctx.output("CatalogTable"),
                                     Item={"sku": {"S": ctx.new_product}, "price": {"N": "19.99"}})
-    reply = ctx.client("lambda").invoke(FunctionName=ctx.outputs["RedriveName"], Payload=b"{}")
+    name, dlq_arn = ctx.output("RedriveName"), ctx.output("DeadLetterQueueArn")
+    reply = ctx.client("lambda").invoke(FunctionName=name, Payload=b"{}")
     answer = json.loads(reply["Payload"].read() or b"null")
     if reply.get("FunctionError"):
-        raise CheckFailed(f"{ctx.outputs['RedriveName']} failed: {answer.get('errorMessage') if answer else answer}")
+        error = answer if isinstance(answer, dict) else {}
+        if error.get("errorType") == "NotImplementedError":
+            raise CheckFailed(f"{name} still raises NotImplementedError: write the redrive in "
+                              "handlers/orders_redrive/app.py, then `make deploy LAB=04`")
+        raise CheckFailed(f"{name} failed: {error.get('errorType')}: {error.get('errorMessage')}; it must start a "
+                          f"message move task from the DLQ ({dlq_arn}) to edalab-orders")
+    source_arn = ctx.output("OrdersQueueArn")
     if not isinstance(answer, dict) or not answer.get("task_handle"):
-        raise CheckFailed(f"{ctx.outputs['RedriveName']} answered {answer!r}; return the move task's handle "
-                          "as {\"task_handle\": ...}")
-    ctx.wait_for(lambda: _depth(ctx, ctx.outputs["DeadLetterQueueUrl"]), what="edalab-orders-dlq to empty",
-                 timeout=60, until=lambda depth: depth == 0)
-    everyone = [*ctx.good, ctx.poison]
-    ctx.wait_for(lambda: _times_processed(ctx, everyone), what=f"order {ctx.poison} processed after the redrive",
-                 timeout=60, until=lambda seen: ctx.poison in seen)
-    ctx.wait_for(lambda: _depth(ctx, ctx.outputs["OrdersQueueUrl"]), what="edalab-orders to empty",
-                 timeout=30 + 2 * _visibility(ctx), until=lambda depth: depth == 0)
+        raise CheckFailed(f"{name} answered {answer!r}; return the move task's handle as "
+                          "{\"task_handle\": ..., \"from\": dlq, \"to\": source}")
+    if (answer.get("from"), answer.get("to")) != (dlq_arn, source_arn):
+        raise CheckFailed(f"{name} answered from {answer.get('from')!r} to {answer.get('to')!r}; the redrive moves "
+                          f"from the DLQ ({dlq_arn}) to the orders queue ({source_arn}), and says so")
+    tasks = ctx.client("sqs").list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    if not any(t.get("StartedTimestamp", 0) / 1000 >= ctx.since - 1 for t in tasks):
+        raise CheckFailed(f"{name} answered {answer!r}, but no message move task started from the DLQ "
+                          f"({dlq_arn}): the task's SourceArn must be the DLQ, where the orders are now")
+    everyone = [*ctx.good, *ctx.poison] if "good" in vars(ctx) else list(ctx.poison)
+    ctx.wait_for(lambda: _times_processed(ctx, ctx.poison), what="every dead-lettered order processed after the "
+                 "redrive", timeout=30 + 2 * CHECK_VISIBILITY, until=lambda seen: len(seen) == len(ctx.poison),
+                 missing=lambda seen: _where(ctx, [o for o in ctx.poison if o not in seen]))
+    ctx.wait_for(lambda: _holding(ctx, ctx.output("DeadLetterQueueUrl"), ctx.poison)
+                 | _holding(ctx, ctx.output("OrdersQueueUrl"), ctx.poison),
+                 what="the redriven orders to leave both queues", timeout=30 + 2 * CHECK_VISIBILITY,
+                 until=lambda held: not held, missing=lambda held: _where(ctx, sorted(held)))
     counts = _times_processed(ctx, everyone)
     if counts != dict.fromkeys(everyone, 1):
         raise CheckFailed(f"times each order was processed: {counts}; every order should be processed once")
 
 
-@step("A receipt that cannot be sent ends on the on-failure destination, after its retries")
+@step("A receipt that cannot be sent ends on the on-failure destination, after its 2 retries")
 def on_failure_destination(ctx):
     order_id = f"{ctx.run}-no-email"
-    ctx.client("lambda").invoke(FunctionName=ctx.outputs["ReceiptName"], InvocationType="Event",
-                                Payload=json.dumps({"order_id": order_id}).encode())
-    sqs = ctx.client("sqs")
+    url, sqs = ctx.output("ReceiptFailuresQueueUrl"), ctx.client("sqs")
 
-    def failure_record():
-        for message in sqs.receive_message(QueueUrl=ctx.outputs["ReceiptFailuresQueueUrl"], MaxNumberOfMessages=10,
-                                           WaitTimeSeconds=1).get("Messages", []):
+    def _taken(wanted):
+        """Deletes the check's record if it is there (seen with visibility 0: others stay visible)."""
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                           WaitTimeSeconds=0).get("Messages", []):
             doc = json.loads(message["Body"])
-            if doc.get("requestPayload", {}).get("order_id") == order_id:
-                sqs.delete_message(QueueUrl=ctx.outputs["ReceiptFailuresQueueUrl"],
-                                   ReceiptHandle=message["ReceiptHandle"])
+            if doc.get("requestPayload", {}).get("order_id") == wanted:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 return doc
         return None
 
-    record = ctx.wait_for(failure_record, what=f"the failed receipt of {order_id} in edalab-order-receipt-failures",
-                          timeout=60)
+    ctx.cleanup(lambda: _taken(order_id), "the check's failed receipt in edalab-order-receipt-failures")
+    ctx.client("lambda").invoke(FunctionName=ctx.output("ReceiptName"), InvocationType="Event",
+                                Payload=json.dumps({"order_id": order_id}).encode())
+    record = ctx.wait_for(lambda: _taken(order_id), what=f"the failed receipt of {order_id} in "
+                          "edalab-order-receipt-failures", timeout=60)
     condition = record.get("requestContext", {}).get("condition")
-    if condition != "RetriesExhausted":
-        raise CheckFailed(f"the failure record says {condition!r}, expected RetriesExhausted")
+    invokes = record.get("requestContext", {}).get("approximateInvokeCount")
+    if condition != "RetriesExhausted" or invokes != 3:
+        raise CheckFailed(f"the failure record says condition {condition!r} after {invokes} invoke(s); expected "
+                          "RetriesExhausted after 3 (the first try and 2 retries)")
+
+
+@step("Once the DLQ is empty the alarm returns to OK, and emails that too", hint=3, needs=[alarm_email, redrive])
+def alarm_ok(ctx):
+    alarm = _alarm(ctx)
+    ctx.wait_for(lambda: _alarm(ctx)["StateValue"], what=f"alarm {alarm['AlarmName']} back to OK (LocalStack looks "
+                 f"back over three {alarm['Period']} s periods)", timeout=30 + 4 * alarm["Period"],
+                 until=lambda state: state == "OK")
+    ctx.wait_for(lambda: _alarm_emails(ctx, ctx.since, "OK"),
+                 what=f"an email to {ALERT_INBOX} about {alarm['AlarmName']} going back to OK", timeout=30)
