@@ -136,5 +136,5 @@ def deploy_all(endpoint: str | None = None, progress: Callable[[str, str], None]
         try:
             run_post_deploy(lab, endpoint, say=lambda text: progress(lab.stack.name, text))
         except ExerciseRejected as rejected:
-            progress(lab.stack.name, f"WARNING: {rejected}")
+            progress(lab.stack.name, "WARNING: " + str(rejected).replace("\n", "\n    "))
     return outcomes
