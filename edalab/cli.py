@@ -21,6 +21,7 @@ from rich.table import Table
 
 from edalab import bootstrap, engine, inventory, labs, loop, mail, settings
 from edalab.engine.health import EngineNotHealthy, health
+from edalab.exercise_validation import ExerciseRejected
 from edalab.safety import UnsafeEndpointError, require_local_endpoint
 
 console = Console(highlight=False, soft_wrap=True)
@@ -67,8 +68,8 @@ def _bootstrap(endpoint: str) -> None:
     console.print(f"Deploying {len(found)} lab stack(s) ...")
     began = time.monotonic()
 
-    def report(name: str, outcome: str) -> None:
-        console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)")
+    def report(name: str, outcome: str) -> None:  # an outcome may quote a learner's file: plain text
+        console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)", markup=False)
 
     labs.deploy_all(endpoint, progress=report, found=found)
 
@@ -255,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     except labs.UnknownLab as error:
         console.print(f"[red]{error}[/]")
         return 2
+    except ExerciseRejected as error:  # the learner's file, not the engine: no pointer to its log
+        console.print(str(error), style="red", markup=False)
+        return 1
     except (EngineNotHealthy, bootstrap.DeployError, engine.UnknownEngineMode) as error:
-        console.print(f"[red]{error}[/]")
+        console.print(str(error), style="red", markup=False)
         console.print("  see `make logs` for the engine's side")
         return 1
 

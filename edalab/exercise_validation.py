@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from rich.markup import escape
 
 from edalab import bootstrap
 
@@ -48,8 +47,7 @@ class ExerciseRejected(bootstrap.DeployError):
 
     def __init__(self, lab_number: str, reasons: list[str]):
         self.lab_number, self.reasons = lab_number, list(reasons)
-        # The CLI prints a DeployError through rich markup: a learner's `[gold]` must stay text.
-        lines = "\n".join(f"  - {escape(reason)}" for reason in self.reasons)
+        lines = "\n".join(f"  - {reason}" for reason in self.reasons)
         super().__init__(f"Your exercise was not applied: AWS would refuse it.\n{lines}\n"
                          f"Fix the file, save it, and run `make deploy LAB={lab_number}` again.")
 
