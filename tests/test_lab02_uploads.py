@@ -1,4 +1,5 @@
-"""Lab 02's pipeline with the reference solution: valid, invalid, filtered, and many uploads."""
+"""Lab 02's pipeline with the reference solution: valid, invalid, filtered, and many uploads;
+and its check against near misses, each a solution with one rule of the exercise broken."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import uuid
 import pytest
 
 from edalab import bootstrap, labs
+from edalab.check_run import run_check
 from edalab.waiting import wait_for
-from support import deploy_lab
+from support import deploy_lab, deploy_near_miss
 
 GOOD = {"order_id": "T-1", "customer": "Ada", "items": [{"sku": "a", "qty": 3, "unit_price": 1.1}]}
 
@@ -107,3 +109,69 @@ def test_many_uploads_give_one_outcome_each_none_lost_none_doubled(pipeline):
     in_dlq = set()
     wait_for(lambda: in_dlq.update(k for b in dlq_bodies(engine, out["DeadLetterQueueUrl"]) for k in bad if k in b)
              or in_dlq, what="every bad upload in the DLQ", timeout=60, until=lambda s: s == set(bad))
+
+
+# Near misses: the reference solution with one rule of the exercise broken. The check must fail
+# at the step that proves that rule, with a message naming it (and the hint that fits).
+APP = "handlers/upload_processor/app.py"
+VALIDATE = "validate() refuses each broken rule"
+ACCEPT = "validate() accepts valid orders"
+SUMMARY = "transform() summarises"
+NEAR_MISSES = {
+    "no rounding": ([("round(sum(item[\"qty\"] * item[\"unit_price\"] for item in order[\"items\"]), 2)",
+                      "sum(item[\"qty\"] * item[\"unit_price\"] for item in order[\"items\"])")],
+                    SUMMARY, "total 0.30000000000000004 is not rounded", 3),
+    "rounding each item, not the sum": (
+        [("round(sum(item[\"qty\"] * item[\"unit_price\"] for item in order[\"items\"]), 2)",
+          "sum(round(item[\"qty\"] * item[\"unit_price\"], 2) for item in order[\"items\"])")],
+        SUMMARY, "is not rounded", 3),
+    "cut to cents, not rounded": (
+        [("round(sum(item[\"qty\"] * item[\"unit_price\"] for item in order[\"items\"]), 2)",
+          "int(sum(item[\"qty\"] * item[\"unit_price\"] for item in order[\"items\"]) * 100) / 100")],
+        SUMMARY, "total should be 2.25", 3),
+    "item_count counts items": ([('sum(item["qty"] for item in order["items"])', 'len(order["items"])')],
+                                SUMMARY, "item_count should be 4, the sum of every item's qty", 3),
+    "customer not trimmed": ([('order["customer"].strip()', 'order["customer"]')],
+                             SUMMARY, 'customer should be "Cy", without surrounding spaces', 3),
+    "qty true accepted": ([("if isinstance(qty, bool) or not", "if not")], VALIDATE, "qty is true", 2),
+    "unit_price true accepted": ([("if isinstance(price, bool) or not", "if not")], VALIDATE,
+                                 "unit_price is true", 2),
+    "only the first item checked": ([("enumerate(items, start=1)", "enumerate(items[:1], start=1)")],
+                                    VALIDATE, "the second item has no qty", 2),
+    "empty items accepted": ([("if not isinstance(items, list) or not items:", "if not isinstance(items, list):")],
+                             VALIDATE, "items is an empty list", 2),
+    "empty strings accepted": ([(" or not doc[field].strip()", "")], VALIDATE, "customer is an empty string", 2),
+    "a list crashes validate": ([("    if not isinstance(doc, dict):\n        raise InvalidUpload(\"the file must hold "
+                                  "a JSON object\")\n", "")],
+                                VALIDATE, "the file is a JSON list, not an object: ERROR: AttributeError", 2),
+    "reasons that name no field": ([("f\"item {n}: 'qty' must be a whole number above zero\"", "\"not valid\"")],
+                                   VALIDATE, "does not name qty", 2),
+    "a free item refused": ([("or price < 0:", "or price <= 0:")], ACCEPT, "a free item", 2),
+    "whole-number prices refused": ([("isinstance(price, (int, float))", "isinstance(price, float)")], ACCEPT,
+                                    "whole-number prices", 2),
+    "InvalidUpload swallowed, never retried": ([("            print(json.dumps(line))\n            raise\n",
+                                                 "            print(json.dumps(line))\n")],
+                                               VALIDATE, "not reported in batchItemFailures", 4),
+}
+
+
+@pytest.fixture(scope="module")
+def near_miss_lab(lab_engine):
+    """Lab 02 for near misses; the reference solution is deployed again once they are done (each
+    near miss deploys over the last, so restoring after each would only double the deploys)."""
+    lab = labs.find("02")
+    yield lab
+    deploy_lab(lab, lab_engine.endpoint, solution=True)
+
+
+@pytest.mark.parametrize("name", NEAR_MISSES)
+def test_the_check_fails_each_near_miss_at_the_step_that_proves_its_rule(lab_engine, near_miss_lab, tmp_path, name):
+    edits, step_title, said, hint = NEAR_MISSES[name]
+    deploy_near_miss(near_miss_lab, lab_engine.endpoint, tmp_path / "near-miss", {APP: edits})
+    report = run_check(near_miss_lab, lab_engine.endpoint)
+    failure = report.first_failure
+    assert failure is not None, f"the check passed a solution with {name}"
+    assert failure.title.startswith(step_title), failure
+    assert said in failure.message, failure.message
+    assert failure.hint == hint, failure
+    assert report.cleanup_problems == []

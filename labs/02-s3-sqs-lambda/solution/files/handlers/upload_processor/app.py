@@ -10,6 +10,7 @@ after the queue's maxReceiveCount, moves it to the dead-letter queue: nothing is
 import json
 import os
 import time
+import traceback
 from urllib.parse import unquote_plus
 
 import boto3
@@ -27,8 +28,12 @@ class InvalidUpload(Exception):
 def validate(doc):
     """Returns the order if `doc` is a valid order, else raises InvalidUpload with the reason.
 
-    A valid order: {"order_id": str, "customer": str,
-                    "items": [{"sku": str, "qty": int > 0, "unit_price": number >= 0}, ...]}
+    A valid order is a JSON object:
+        {"order_id": a non-empty string,
+         "customer": a non-empty string,
+         "items": a non-empty list; every item is an object
+                  {"sku": a string, "qty": a whole number above 0, "unit_price": a number, 0 or more}}
+    The reason names the field at fault, e.g. "item 2: 'qty' must be a whole number above zero".
     """
     if not isinstance(doc, dict):
         raise InvalidUpload("the file must hold a JSON object")
@@ -51,7 +56,10 @@ def validate(doc):
 
 
 def transform(order):
-    """The summary written under processed/: counts and the total, rounded to cents."""
+    """The summary written under processed/: counts and the total, rounded to cents.
+
+    Floats are binary: 0.1 + 0.2 is 0.30000000000000004, and the summary must say 0.3.
+    """
     return {
         "order_id": order["order_id"],
         "customer": order["customer"].strip(),
@@ -93,10 +101,15 @@ def process_message(record):
         try:
             process_upload(bucket, key, attempt)
         except Exception as error:
-            reason = str(error) or type(error).__name__
-            status = "REJECTED" if isinstance(error, InvalidUpload) else "ERROR"
+            rejected = isinstance(error, InvalidUpload)  # the file is wrong, not the code
+            reason = (str(error) or "invalid upload") if rejected else f"{type(error).__name__}: {error}"
+            status = "REJECTED" if rejected else "ERROR"
             record_status(key, status, reason=reason, attempt=attempt)
-            print(json.dumps({"failed": key, "status": status, "reason": reason, "attempt": attempt}))
+            line = {"failed": key, "status": status, "reason": reason, "attempt": attempt}
+            if not rejected:  # a bug: the log keeps where it happened, and `make check` shows it
+                line.update(level="ERROR", message=f"{key}: {error}", exception_name=type(error).__name__,
+                            exception=traceback.format_exc())
+            print(json.dumps(line))
             raise
 
 
