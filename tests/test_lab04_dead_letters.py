@@ -1,21 +1,25 @@
 """Lab 04 with the reference solution: every kind of poison order is dead-lettered after
 exactly 3 receives with a logged reason, good orders are processed once, an order over
 256 KB is refused at the door, and after the fix a redrive processes every order exactly
-once. (The alarm, its email and the on-failure destination are proven by the lab's check,
-run both ways in test_labs.py.)"""
+once. The lab's check, with the lab's own settings, passes within 90 s and puts everything back
+(the queue's visibility timeout, its orders, messages and product, the alarm emails it caused);
+each near miss of the exercise fails it at the step of the rule it breaks, with that rule's hint.
+(The check on the pristine exercise and on the solution runs in test_labs.py.)"""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
-from edalab import bootstrap, labs
+from edalab import bootstrap, labs, mail
+from edalab.check_run import run_check
 from edalab.checks import json_log_lines
 from edalab.waiting import wait_for
-from support import deploy_lab, queue_depth
+from support import deploy_lab, deploy_near_miss, queue_depth, stack_contents
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +145,80 @@ def test_after_the_fix_a_redrive_processes_every_order_exactly_once(orders):
     wait_for(lambda: queue_depth(sqs, out["OrdersQueueUrl"]) + queue_depth(sqs, out["DeadLetterQueueUrl"]),
              what="both queues empty", timeout=30, until=lambda depth: depth == 0)
     assert processed(engine, out["OrdersTable"], everyone) == dict.fromkeys(everyone, 1)
+
+
+# The check, as a learner runs it, and its near misses ------------------------------------------
+
+DLQ_ARN = "arn:aws:sqs:us-east-1:000000000000:edalab-orders-dlq"
+POLICY = "labs/04-dead-letter-queues/exercise/redrive-policy.json"
+REDRIVE = "handlers/orders_redrive/app.py"
+
+
+def alarm_emails(engine):
+    """Every alarm email the on-call inbox holds, as (recipient, body) pairs."""
+    return sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if "edalab-orders-dlq-not-empty" in m.body)
+
+
+def visibility(engine, out):
+    return engine.client("sqs").get_queue_attributes(
+        QueueUrl=out["OrdersQueueUrl"], AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"]
+
+
+def test_the_check_takes_at_most_90_s_with_the_labs_own_settings_and_puts_them_back(orders):
+    """The lab as a learner deploys it (visibility 60 s): the check passes within 90 s, and the
+    queue's visibility timeout, the tables, queues and the inbox are as they were."""
+    engine, out = orders
+    lab = labs.find("04")
+    labs.deploy(lab, engine.endpoint, solution=True)  # the template's own parameters, not the tests' fast ones
+    try:
+        assert visibility(engine, out) == "60"
+        before, emails = stack_contents(engine.endpoint, lab.stack.name), alarm_emails(engine)
+        started = time.monotonic()
+        report = run_check(lab, engine.endpoint)
+        took = time.monotonic() - started
+        assert report.passed, report.first_failure
+        assert report.cleanup_problems == []
+        assert took <= 90, f"the check took {took:.0f} s"
+        assert visibility(engine, out) == "60"
+        assert stack_contents(engine.endpoint, lab.stack.name) == before
+        assert alarm_emails(engine) == emails  # the ALARM and OK emails it caused are gone, nothing else
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)
+
+
+NEAR_MISSES = {
+    "maxReceiveCount 5": (
+        {POLICY: [('"maxReceiveCount": 3', '"maxReceiveCount": 5')]},
+        "The orders queue sends an order to edalab-orders-dlq after 3 receives", "maxReceiveCount is 5", 2),
+    "dead letters to another queue": (
+        {POLICY: [(DLQ_ARN, DLQ_ARN.replace("orders-dlq", "order-receipt-failures"))]},
+        "The orders queue sends an order to edalab-orders-dlq after 3 receives", "deadLetterTargetArn", 1),
+    "redrive from the orders queue": (
+        {REDRIVE: [("SourceArn=dlq", "SourceArn=source"), ("DestinationArn=source", "DestinationArn=dlq")]},
+        "After the fix, your redrive", "must start a message move task from the DLQ", 4),
+    "redrive without the task handle": (
+        {REDRIVE: [('"task_handle": task["TaskHandle"], ', "")]},
+        "After the fix, your redrive", "task_handle", 4),
+    "redrive to the wrong queue": (
+        {REDRIVE: [("DestinationArn=source", 'DestinationArn=dlq.replace("orders-dlq", "order-receipt-failures")')]},
+        "After the fix, your redrive", "in edalab-order-receipt-failures", 4),
+}
+
+
+@pytest.mark.parametrize("near_miss", sorted(NEAR_MISSES))
+def test_a_near_miss_fails_at_the_step_of_its_rule_and_leaves_nothing_behind(orders, tmp_path, near_miss):
+    engine, _ = orders
+    lab = labs.find("04")
+    edits, step_title, rule, hint = NEAR_MISSES[near_miss]
+    deploy_near_miss(lab, engine.endpoint, tmp_path, edits)
+    try:
+        before, emails = stack_contents(engine.endpoint, lab.stack.name), alarm_emails(engine)
+        report = run_check(lab, engine.endpoint)
+        failure = report.first_failure
+        assert failure is not None and failure.title.startswith(step_title), failure
+        assert rule in failure.message and failure.hint == hint, failure
+        assert report.cleanup_problems == []
+        assert stack_contents(engine.endpoint, lab.stack.name) == before
+        assert alarm_emails(engine) == emails
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)

@@ -200,7 +200,7 @@ def poison_dead_lettered(ctx):
         TableName=ctx.output("CatalogTable"), Key={"sku": {"S": ctx.new_product}}),
         f"the check's catalog product {ctx.new_product}")
     ctx.cleanup(lambda: _delete_orders(ctx, ctx.poison), "the check's poison orders in edalab-orders (the table)")
-    ctx.cleanup(lambda: _settle_poison(ctx), "the check's poison orders left in edalab-orders and edalab-orders-dlq")
+    ctx.cleanup(lambda: _settle_poison(ctx), "the check's poison orders left in the lab's queues")
     sqs, dlq = ctx.client("sqs"), ctx.output("DeadLetterQueueUrl")
     for order_id in ctx.poison:
         sqs.send_message(QueueUrl=ctx.output("OrdersQueueUrl"), MessageBody=_order(order_id, ctx.new_product))
@@ -222,21 +222,27 @@ def poison_dead_lettered(ctx):
 
 def _settle_poison(ctx):
     """The check's poison orders end processed (after the fix) or in the DLQ; wait for that,
-    then delete what is in the DLQ."""
-    orders, dlq, sqs = ctx.output("OrdersQueueUrl"), ctx.output("DeadLetterQueueUrl"), ctx.client("sqs")
+    then delete them wherever they rest (the DLQ, or the queue a wrong redrive sent them to)."""
+    orders = ctx.output("OrdersQueueUrl")
     ctx.wait_for(lambda: _holding(ctx, orders, ctx.poison), what="the check's poison orders to leave edalab-orders",
                  timeout=30 + 6 * CHECK_VISIBILITY, until=lambda held: not held,
                  missing=lambda held: ", ".join(sorted(held)))
+    for key in ("DeadLetterQueueUrl", "ReceiptFailuresQueueUrl"):
+        url = ctx.output(key)
+        ctx.wait_for(lambda url=url: _delete_ours(ctx, url, ctx.poison),
+                     what=f"the check's poison orders removed from {url.rsplit('/', 1)[-1]}", timeout=15,
+                     until=lambda held: not held, missing=lambda held: ", ".join(sorted(held)))
 
-    def delete_ours():
-        for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                           WaitTimeSeconds=0).get("Messages", []):
-            if any(f'"{o}"' in message["Body"] for o in ctx.poison):
-                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
-        return _holding(ctx, dlq, ctx.poison)
 
-    ctx.wait_for(delete_ours, what="the check's poison orders removed from edalab-orders-dlq", timeout=15,
-                 until=lambda held: not held, missing=lambda held: ", ".join(sorted(held)))
+def _delete_ours(ctx, url, order_ids) -> set[str]:
+    """Deletes these orders' messages from the queue; returns those still there. Received with
+    visibility 0, so every other message stays visible."""
+    sqs = ctx.client("sqs")
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                       WaitTimeSeconds=0).get("Messages", []):
+        if any(f'"{o}"' in message["Body"] for o in order_ids):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return _holding(ctx, url, order_ids)
 
 
 @step("The DLQ alarm goes to ALARM and its email reaches the on-call inbox", hint=3, needs=[poison_dead_lettered])
