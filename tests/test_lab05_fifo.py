@@ -1,6 +1,8 @@
 """Lab 05 with the reference solution under concurrency: several producers, many message
 groups; per-group order holds for every group and duplicates inside the window are dropped.
-The same workload on a standard queue is measured for contrast and printed, not asserted."""
+The same workload on a standard queue is measured for contrast and printed, not asserted.
+And the check against near misses: the producer with one rule of the exercise broken fails at
+the step that proves that rule."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from edalab import bootstrap, labs
+from edalab.check_run import run_check
 from edalab.waiting import wait_for
-from support import deploy_lab
+from support import deploy_lab, deploy_near_miss
 
 PRODUCERS, CUSTOMERS_PER_PRODUCER, EVENTS = 4, 10, 8
 
@@ -135,3 +138,47 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_and_unblocks_its_group(
     handled = log[blocked]
     assert handled == sorted(handled) and handled[0] == 1 and handled[-1] == 3
     assert sorted(handled + dead_seqs) == [1, 2, 3]  # every event handled or dead-lettered, once
+
+
+PRODUCER = "handlers/order_producer/app.py"
+GROUP, DEDUP = 'return event["customer"]', "return f\"{event['customer']}:{event['seq']}\""
+# one rule of the exercise broken -> (the edit, the step that must fail, words of the rule it must name, its hint)
+NEAR_MISSES = {
+    "one group for everyone": ((GROUP, 'return "everyone"'), "Each customer is its own message group",
+                               ["'everyone'", "group_id should return the customer"], 1),
+    "a group per event": ((GROUP, "return f\"{event['customer']}-{event['seq']}\""),
+                          "Each customer is its own message group", ["-c0's events came in 6 message groups", "share one group"], 1),
+    "a random deduplication id": ((DEDUP, "import uuid; return str(uuid.uuid4())"), "The retried event was delivered once",
+                                  ["delivered 2 times", "not random"], 2),
+    "a hash of the whole event as deduplication id": ((DEDUP, "import hashlib; return hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()"),
+                                            "The retried event was delivered once", ["not the attempt"], 2),
+    "the customer alone as deduplication id": ((DEDUP, "return event['customer']"),
+                                               "Fulfilment receives every customer's events",
+                                               ["-c1: events 2, 3, 4, 5 (got 1)", "customer AND the sequence number"], 2),
+    "the sequence number alone as deduplication id": ((DEDUP, "return str(event['seq'])"),
+                                                      "Fulfilment receives every customer's events",
+                                                      ["-c3: events 1, 2, 3, 4, 5 (got none)",
+                                                       "customer AND the sequence number"], 2),
+}
+
+
+@pytest.mark.parametrize("near_miss", sorted(NEAR_MISSES))
+def test_the_check_fails_a_near_miss_at_the_rule_it_breaks(fifo, tmp_path, near_miss):
+    """Each rule of the exercise, broken alone in the reference producer, fails the check at the
+    step that proves it, naming the customer and the rule, with the hint on that rule; a lost
+    event fails as soon as the queue is empty, not after the whole wait."""
+    engine, _ = fifo
+    lab = labs.find("05")
+    edit, failing_step, named, hint = NEAR_MISSES[near_miss]
+    deploy_near_miss(lab, engine.endpoint, tmp_path, {PRODUCER: [edit]})
+    try:
+        report = run_check(lab, engine.endpoint)
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)
+    failure = report.first_failure
+    assert failure is not None and failure.title.startswith(failing_step), report.results
+    for words in named:
+        assert words in failure.message, failure.message
+    assert failure.hint == hint
+    assert failure.seconds < 20  # the outcome was certain well before the 30 s wait
+    assert report.cleanup_problems == []
