@@ -15,9 +15,9 @@ import boto3
 TABLE = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 
 
-def _save(source: str, key: str, body) -> None:
+def _save(source: str, key: str, body, **extra) -> None:
     TABLE.put_item(
-        Item={"pk": source, "sk": key, "body": json.dumps(body, default=str), "at": int(time.time())}
+        Item={"pk": source, "sk": key, "body": json.dumps(body, default=str), "at": int(time.time()), **extra}
     )
 
 
@@ -66,5 +66,7 @@ def handler(event, context):
         if source == "aws:s3":
             _save("s3", record["s3"]["object"]["key"], record["s3"])
         elif source == "aws:sns":
-            _save("sns", record["Sns"]["MessageId"], record["Sns"]["Message"])
+            # the message attributes too: they decide which subscriptions get the message
+            attributes = {name: a.get("Value") for name, a in (record["Sns"].get("MessageAttributes") or {}).items()}
+            _save("sns", record["Sns"]["MessageId"], record["Sns"]["Message"], attributes=json.dumps(attributes))
     return {"ok": True, "records": len(records)}

@@ -13,8 +13,7 @@ awslocal sns publish \
   --message "hello, subscribers" \
   --message-attributes '{"kind": {"DataType": "String", "StringValue": "welcome"}}'
 
-# 3. a first API call
-api_id=$(awslocal apigateway get-rest-apis --query "items[?name=='edalab-welcome-api'].id" --output text)
-curl -sS -X POST "$endpoint/_aws/execute-api/$api_id/dev/events" \
+# 3. a first API call (the API's id is edalab-welcome, fixed by the template)
+curl -sS -X POST "$endpoint/_aws/execute-api/edalab-welcome/dev/events" \
   -H 'Content-Type: application/json' -d '{"id": "hello"}'
 echo
