@@ -1,10 +1,13 @@
-"""Lab 01 over HTTP with the reference solution: every verb, and bad input never gets a 500."""
+"""Lab 01 over HTTP with the reference solution: every verb, and bad input never gets a 500;
+and its check against near misses, each a solution with one rule of update_item broken."""
 
 from __future__ import annotations
 
 import pytest
 
-from support import lab01_api
+from edalab import labs
+from edalab.check_run import run_check
+from support import deploy_lab, deploy_near_miss, lab01_api
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +63,53 @@ def test_unknown_ids_get_404_and_odd_ids_never_500(api):
     assert api("GET", "/does-not-exist").status == 404  # the PUT created nothing
     assert api("GET", "/" + "x" * 500).status == 400
     assert api("PATCH", "/anything", {"name": "x"}).status in (404, 405)
+
+
+# Near misses: the reference update_item with one rule of its TODO broken. The check must fail
+# at the step that proves that rule, with a message naming it (and the hint that fits).
+APP = "handlers/items_api/app.py"
+UPDATE = "PUT /items/{id} replaces the item"
+NEAR_MISSES = {
+    "no condition: an unknown id is created": (
+        [('TABLE.put_item(Item=item, ConditionExpression="attribute_exists(id)")', "TABLE.put_item(Item=item)")],
+        "PUT on an unknown id", "and created the item", 3),
+    "snapshot before the conditional write": (
+        [("    snapshot(item)\n    return reply(200, item)", "    return reply(200, item)"),
+         ("    item = {\"id\": item_id, **fields}\n", "    item = {\"id\": item_id, **fields}\n    snapshot(item)\n")],
+        "PUT on an unknown id", "stored items/", 4),
+    "no snapshot": ([("    snapshot(item)\n    return reply(200, item)", "    return reply(200, item)")],
+                    "PUT keeps the item's history", "1 version(s)", 4),
+    "the raw body, not parse_item": ([("fields = parse_item(event)",
+                                       "fields = json.loads(event[\"body\"], parse_float=Decimal)")],
+                                     UPDATE, "parse_item", 2),
+    "merged into the old item": (
+        [("item = {\"id\": item_id, **fields}",
+          "item = {**TABLE.get_item(Key={\"id\": item_id}).get(\"Item\", {}), \"id\": item_id, **fields}")],
+        UPDATE, "replaces the whole item", 4),
+    "answers with the fields, not the item": ([("snapshot(item)\n    return reply(200, item)",
+                                                "snapshot(item)\n    return reply(200, fields)")],
+                                              UPDATE, "must answer with the updated item", 4),
+    "a new id instead of the path's": ([("item = {\"id\": item_id, **fields}", "item = {\"id\": str(uuid.uuid4()), **fields}")],
+                                       UPDATE, "the id from the path", 3),
+}
+
+
+@pytest.fixture(scope="module")
+def near_miss_lab(lab_engine):
+    """Lab 01 for near misses; the reference solution is deployed again once they are done."""
+    lab = labs.find("01")
+    yield lab
+    deploy_lab(lab, lab_engine.endpoint, solution=True)
+
+
+@pytest.mark.parametrize("name", NEAR_MISSES)
+def test_the_check_fails_each_near_miss_at_the_step_that_proves_its_rule(lab_engine, near_miss_lab, tmp_path, name):
+    edits, step_title, said, hint = NEAR_MISSES[name]
+    deploy_near_miss(near_miss_lab, lab_engine.endpoint, tmp_path / "near-miss", {APP: edits})
+    report = run_check(near_miss_lab, lab_engine.endpoint)
+    failure = report.first_failure
+    assert failure is not None, f"the check passed an update_item with {name}"
+    assert failure.title.startswith(step_title), failure
+    assert said in failure.message, failure.message
+    assert failure.hint == hint, failure
+    assert report.cleanup_problems == []

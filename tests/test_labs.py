@@ -22,7 +22,7 @@ from support import stack_contents
 
 PRISTINE_FAILURE = {
     "00": ("You sent a message containing 'hello'", "hello"),
-    "01": ("PUT /items/{id} updates the item", "501"),
+    "01": ("PUT /items/{id} replaces the item", "501"),
     "02": ("validate() accepts valid orders", "validate() is the lab 02 exercise"),
     "03": ("Priority gets exactly the orders of 100 or more", "no filter policy yet"),
     "04": ("The orders queue sends an order to edalab-orders-dlq after 3 receives", "no redrive policy"),

@@ -110,10 +110,11 @@ def update_item(event, item_id):
     # TODO (lab 01): replace the item with id `item_id` by the fields in the request body.
     #   1. Validate the body exactly as create_item does (parse_item raises BadRequest,
     #      which the handler turns into a 400 answer).
-    #   2. Write the item only if it already exists: an unknown id must answer 404,
-    #      not create a new item. (Look at how delete_item does it.)
+    #   2. Write the item only if it already exists: an unknown id must answer 404 and
+    #      create nothing, no item and no snapshot. (Look at how delete_item does it.)
+    #      The item is replaced whole: a field the body leaves out (say tags) is gone after.
     #   3. Store a snapshot in S3, like create_item, so the item's history grows.
-    #   4. Answer 200 with the updated item.
+    #   4. Answer 200 with the updated item: the id from the path and the body's fields.
     return reply(501, {"error": "PUT /items/{id} is not implemented yet (lab 01 exercise)"})
 
 
