@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from edalab import bootstrap, labs, mail
 from edalab.check_run import run_check
-from edalab.checks import json_log_lines
+from edalab.checks import http, json_log_lines
 from edalab.waiting import wait_for
 from support import deploy_lab, deploy_near_miss, queue_depth, stack_contents
 
@@ -155,8 +155,13 @@ REDRIVE = "handlers/orders_redrive/app.py"
 
 
 def alarm_emails(engine):
-    """Every alarm email the on-call inbox holds, as (recipient, body) pairs."""
-    return sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if "edalab-orders-dlq-not-empty" in m.body)
+    """Every alarm email the on-call inbox holds, as (recipient, body) pairs, and how many the
+    engine's own record of sent email (`/_aws/ses`) keeps."""
+    inbox = sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if "edalab-orders-dlq-not-empty" in m.body)
+    recorded = http("GET", f"{engine.endpoint}/_aws/ses").body  # not JSON until SES has sent an email
+    sent = recorded.get("messages", []) if isinstance(recorded, dict) else []
+    kept = [m for m in sent if "edalab-orders-dlq-not-empty" in json.dumps(m)]
+    return inbox, len(kept)
 
 
 def visibility(engine, out):
