@@ -1,6 +1,7 @@
 """Lab 06 with the reference solution: with transient failures and duplicate deliveries,
 every payment's side effect happens exactly once; invocations per 1,000 messages are
-reported for batch sizes 1, 10 and 100."""
+reported for batch sizes 1, 10 and 100. And the check against near misses: the handler with
+one rule of the exercise broken fails at the step that proves that rule."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import uuid
 import pytest
 
 from edalab import bootstrap, labs
+from edalab.check_run import run_check
 from edalab.waiting import wait_for
-from support import FAST_PARAMETERS, create_queue, deploy_lab, queue_depth
+from support import FAST_PARAMETERS, create_queue, deploy_lab, deploy_near_miss, queue_depth
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,75 @@ def test_invocations_per_thousand_messages_by_batch_size(payments, batch_size, r
         assert invocations == messages
     else:
         assert invocations < messages  # batching really happened
+
+
+PROCESSOR = "handlers/payment_processor/app.py"
+PARTIAL = ("    return process_partial_response(event=event, record_handler=record_handler, processor=PROCESSOR,\n"
+           "                                    context=context)")
+# one rule of the exercise broken -> (the edits, the step that must fail, words of the rule it must name, its hint)
+NEAR_MISSES = {
+    "the whole batch fails, charges idempotent": (
+        [(PARTIAL, PARTIAL.replace("    return process_partial_response", "    response = process_partial_response")
+          + "\n    if response[\"batchItemFailures\"]:\n        raise RuntimeError(\"a record failed\")\n"
+          "    return response")],
+        "Only the failed record was retried", ["the whole batch came back", "batchItemFailures"], 1),
+    "no idempotency": (
+        [("@idempotent_function(data_keyword_argument=\"payment\", config=IDEMPOTENCY, persistence_store=PERSISTENCE)\n",
+          "")],
+        "A payment delivered twice is charged once", ["charged again", "idempotent on payment_id"], 3),
+    "idempotency keyed on the whole body": (
+        [("IdempotencyConfig(event_key_jmespath=\"payment_id\", ", "IdempotencyConfig(")],
+        "A payment delivered twice is charged once", ["charged again", "whole body"], 3),
+    "idempotency keyed on the amount": (
+        [("event_key_jmespath=\"payment_id\"", "event_key_jmespath=\"amount\"")],
+        "Every payment is charged", ["-p6 left the queue without being charged", "its key must be payment_id"], 3),
+    "the receive count compared with a number": (
+        [("approximate_receive_count == \"1\"", "approximate_receive_count == 1")],
+        "Only the failed record was retried", ["was charged on its first delivery", "approximate_receive_count"], 2),
+}
+
+
+@pytest.mark.parametrize("near_miss", sorted(NEAR_MISSES))
+def test_the_check_fails_a_near_miss_at_the_rule_it_breaks(payments, tmp_path, near_miss):
+    """Each rule of the exercise, broken alone in the reference handler, fails the check at the
+    step that proves it, naming the rule, with the hint on that rule."""
+    engine, _ = payments
+    lab = labs.find("06")
+    edits, failing_step, named, hint = NEAR_MISSES[near_miss]
+    deploy_near_miss(lab, engine.endpoint, tmp_path, {PROCESSOR: edits})
+    try:
+        report = run_check(lab, engine.endpoint)
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)
+    failure = report.first_failure
+    assert failure is not None and failure.title.startswith(failing_step), report.results
+    for words in named:
+        assert words in failure.message, failure.message
+    assert failure.hint == hint
+    assert report.cleanup_problems == []
+
+
+def test_a_typo_in_the_handler_fails_fast_naming_the_error_and_the_payments(payments, tmp_path):
+    """`record.bodyy`: every record fails on its first delivery. The check does not wait out its
+    deadline: it fails once every payment was received and none charged while the function
+    logged errors, shows the function's error, and points at hint 2."""
+    engine, out = payments
+    lab = labs.find("06")
+    deploy_near_miss(lab, engine.endpoint, tmp_path, {PROCESSOR: [("parse_payment(record.body)",
+                                                                   "parse_payment(record.bodyy)")]})
+    try:
+        report = run_check(lab, engine.endpoint)
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)
+    failure = report.first_failure
+    assert failure.title.startswith("Every payment is charged"), report.results
+    assert "none of the 10 payments was charged" in failure.message and failure.hint == 2
+    # the function's error comes with the failure (Powertools wraps the record's AttributeError
+    # in a BatchProcessingError; naming the inner error is edalab.function_errors' business)
+    assert any("edalab-payment-processor failed with" in cause for cause in failure.cause), failure.cause
+    visibility = int(FAST_PARAMETERS[lab.stack.name]["VisibilityTimeout"])
+    assert failure.seconds < 20 + 3 * visibility  # it did not wait out the deadline
+    # the payments the broken handler could not charge are still being retried: the check says so
+    assert any("still in edalab-payments" in problem for problem in report.cleanup_problems)
+    wait_for(lambda: queue_depth(engine.client("sqs"), out["PaymentsQueueUrl"]), what="the solution to charge them",
+             timeout=60, until=lambda depth: depth == 0)

@@ -56,7 +56,7 @@ def handler(event, context):
     #   1. Process each record on its own and collect the failures as
     #      {"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}, which the event
     #      source mapping understands because it has ReportBatchItemFailures on.
-    #      Powertools' BatchProcessor does this for you (see the README, step 3).
+    #      Powertools' BatchProcessor does this for you (see the README, step 2).
     #   2. Delivery is at least once: make charging idempotent on payment_id, e.g. with
     #      Powertools' idempotent_function and the table in IDEMPOTENCY_TABLE.
     for record in event["Records"]:
