@@ -41,6 +41,7 @@ QUEUE_OUTPUT = {"billing": "BillingQueueUrl", "shipping": "ShippingQueueUrl", "p
 SNS_QUEUES, EVENT_QUEUES = ("billing", "shipping", "priority"), ("shipments", "vip")
 PLACEHOLDER_PATTERN = {"source": ["edalab.nothing-yet"]}  # what deploy puts on the VIP rule for a TODO file
 WAIT_SECONDS = 15
+MAX_RECEIVES, HOLD_SECONDS = 300, 60  # how far the cleanup looks through others' messages, and holds them
 
 
 def _describe(message_id):
@@ -124,22 +125,27 @@ def _consumer(ctx, name, unwrap, hint=None):
 
 def _remove_left_messages(ctx, names):
     """The cleanup of a sending step: this run's messages still in the queues (a consumer step
-    that failed or did not run leaves some) are received and deleted; others are made visible."""
+    that failed or did not run leaves some) are received and deleted. Others' messages are held
+    while the check looks further, then made visible again, all at once."""
     sqs = ctx.client("sqs")
     for name in names:
-        url = ctx.output(QUEUE_OUTPUT[name])
-        for _ in range(5):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                           VisibilityTimeout=5).get("Messages", [])
-            if not messages:
-                break
-            for m in messages:
-                if ctx.run_id in m["Body"]:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                else:
-                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
-            if all(ctx.run_id not in m["Body"] for m in messages):
-                break
+        url, held = ctx.output(QUEUE_OUTPUT[name]), []
+        try:
+            for _ in range(MAX_RECEIVES):
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                               VisibilityTimeout=HOLD_SECONDS).get("Messages", [])
+                if not messages:
+                    break
+                for m in messages:
+                    if ctx.run_id in m["Body"]:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    else:
+                        held.append(m["ReceiptHandle"])
+        finally:
+            for start in range(0, len(held), 10):
+                sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+                    for n, receipt in enumerate(held[start:start + 10])])
 
 
 def _audited(ctx, channel):
