@@ -299,7 +299,7 @@ def redrive(ctx):
                  missing=lambda seen: _where(ctx, [o for o in ctx.poison if o not in seen]))
     ctx.wait_for(lambda: _holding(ctx, ctx.output("DeadLetterQueueUrl"), ctx.poison)
                  | _holding(ctx, ctx.output("OrdersQueueUrl"), ctx.poison),
-                 what="the redriven orders to leave both queues", timeout=30 + 2 * CHECK_VISIBILITY,
+                 what="the redriven orders to leave the DLQ and edalab-orders", timeout=30 + 2 * CHECK_VISIBILITY,
                  until=lambda held: not held, missing=lambda held: _where(ctx, sorted(held)))
     counts = _times_processed(ctx, everyone)
     if counts != dict.fromkeys(everyone, 1):
@@ -311,20 +311,20 @@ def on_failure_destination(ctx):
     order_id = f"{ctx.run}-no-email"
     url, sqs = ctx.output("ReceiptFailuresQueueUrl"), ctx.client("sqs")
 
-    def _taken(wanted):
-        """Deletes the check's record if it is there (seen with visibility 0: others stay visible)."""
+    def take_record(wanted):
+        """Deletes the check's record if it is there and returns it (received with visibility 0,
+        so a learner's records stay visible)."""
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
                                            WaitTimeSeconds=0).get("Messages", []):
-            doc = json.loads(message["Body"])
-            if doc.get("requestPayload", {}).get("order_id") == wanted:
+            if f'"{wanted}"' in message["Body"]:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                return doc
+                return json.loads(message["Body"])
         return None
 
-    ctx.cleanup(lambda: _taken(order_id), "the check's failed receipt in edalab-order-receipt-failures")
+    ctx.cleanup(lambda: take_record(order_id), "the check's failed receipt in edalab-order-receipt-failures")
     ctx.client("lambda").invoke(FunctionName=ctx.output("ReceiptName"), InvocationType="Event",
                                 Payload=json.dumps({"order_id": order_id}).encode())
-    record = ctx.wait_for(lambda: _taken(order_id), what=f"the failed receipt of {order_id} in "
+    record = ctx.wait_for(lambda: take_record(order_id), what=f"the failed receipt of {order_id} in "
                           "edalab-order-receipt-failures", timeout=60)
     condition = record.get("requestContext", {}).get("condition")
     invokes = record.get("requestContext", {}).get("approximateInvokeCount")
