@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from edalab import aws, bootstrap
+from edalab.http_call import HttpReply, http  # noqa: F401 - checks and tests import http from here
 from edalab.labs import Lab
+from edalab.queue_peek import PeekFailed, QueueMessage, queue_messages
 from edalab.waiting import WaitTimedOut, wait_for
 
 
@@ -76,29 +76,6 @@ def step(title: str, hint: int | None = None, needs: list | tuple = ()):
         return fn
 
     return mark
-
-
-@dataclass
-class HttpReply:
-    status: int
-    body: object  # parsed JSON, or the text when it is not JSON
-    text: str
-
-
-def http(method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
-    """One HTTP request with a JSON body (or `raw` bytes); any status comes back as a reply."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
-    try:
-        parsed = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        parsed = text
-    return HttpReply(status, parsed, text)
 
 
 def json_log_lines(logs, function_name: str) -> list[dict]:
@@ -164,6 +141,14 @@ class CheckContext:
 
     def http(self, method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
         return http(method, url, body, raw)
+
+    def queue_messages(self, queue_url: str) -> list[QueueMessage]:
+        """Every message on the queue, visible or in flight, without receiving (hiding) any,
+        so neither the learner's own looks nor the check's disturb the other."""
+        try:
+            return queue_messages(self.endpoint, queue_url)
+        except PeekFailed as error:
+            raise CheckFailed(str(error)) from None
 
     def cleanup(self, undo: Callable[[], object], what: str) -> None:
         """Registers how to remove something this check created; the runner calls every

@@ -11,8 +11,6 @@ Everything it puts (files, summaries, status items, the dead-lettered message) i
 """
 
 import json
-import urllib.parse
-import urllib.request
 import uuid
 
 from edalab.checks import CheckFailed, step
@@ -120,19 +118,6 @@ def _upload(ctx, key, body, what):
     ctx.cleanup(lambda: _remove_uploads(ctx, [key]), f"{what} {key}, its summary and status item")
 
 
-def _peek(ctx, queue_url):
-    """Every message on a queue, visible or in flight, without receiving it: LocalStack's
-    developer endpoint changes nothing, so a learner's own receive-message cannot hide a
-    message from the check, nor the check from the learner."""
-    query = urllib.parse.urlencode({"QueueUrl": queue_url, "ShowInvisible": "true"})
-    request = urllib.request.Request(f"{ctx.endpoint}/_aws/sqs/messages?{query}",
-                                     headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        result = (json.load(response).get("ReceiveMessageResponse") or {}).get("ReceiveMessageResult") or {}
-    messages = result.get("Message") or []
-    return messages if isinstance(messages, list) else [messages]
-
-
 def _delete_message_about(ctx, key):
     """Removes the message about `key` from the dead-letter queue (receiving it, then deleting
     it; any other message received on the way is made visible again)."""
@@ -141,7 +126,7 @@ def _delete_message_about(ctx, key):
     others = []  # the learner's messages received on the way: visible again at the end
     try:
         for _ in range(20):
-            if not any(key in m["Body"] for m in _peek(ctx, dlq)):
+            if not any(key in m.body for m in ctx.queue_messages(dlq)):
                 break
             for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=10,
                                                WaitTimeSeconds=1).get("Messages", []):
@@ -152,7 +137,7 @@ def _delete_message_about(ctx, key):
     finally:
         for handle in others:
             sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=handle, VisibilityTimeout=0)
-    if any(key in m["Body"] for m in _peek(ctx, queue) + _peek(ctx, dlq)):
+    if any(key in m.body for m in ctx.queue_messages(queue) + ctx.queue_messages(dlq)):
         raise RuntimeError(f"the message of {key} is still being retried on {queue.rsplit('/', 1)[-1]}; it "
                            f"reaches the dead-letter queue within {4 * _receive_timeout(ctx)} s (`make reset` clears it)")
 
@@ -357,7 +342,7 @@ def filters(ctx):
       needs=[invalid_reported])
 def invalid_dead_lettered(ctx):
     dlq = ctx.output("DeadLetterQueueUrl")
-    ctx.wait_for(lambda: [m for m in _peek(ctx, dlq) if ctx.bad_key in m["Body"]],
+    ctx.wait_for(lambda: [m for m in ctx.queue_messages(dlq) if ctx.bad_key in m.body],
                  what=f"the message of {ctx.bad_key} in the dead-letter queue (3 receives, "
                       f"{_receive_timeout(ctx)} s apart)", timeout=20 + 4 * _receive_timeout(ctx),
                  missing=lambda _: f"the message of {ctx.bad_key} (its status item says attempt "

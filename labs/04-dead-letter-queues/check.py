@@ -17,8 +17,6 @@ failed receipt's record, and the alarm emails it caused, never an email from bef
 
 import json
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from datetime import datetime
 
@@ -35,25 +33,9 @@ def _attrs(ctx, url, *names):
 
 
 def _queue_messages(ctx, url) -> list[dict]:
-    """Every message in a queue, visible or in flight, without receiving (so hiding) any:
-    LocalStack's developer endpoint. Each is {"body", "receives"}."""
-    request = urllib.request.Request(f"{ctx.endpoint}/_aws/sqs/messages?QueueUrl={urllib.parse.quote(url, safe='')}",
-                                     headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            listing = json.loads(response.read())
-    except (OSError, ValueError) as error:
-        raise CheckFailed(f"the engine did not list the messages of {url} ({error}): is it running?") from None
-    result = (listing.get("ReceiveMessageResponse") or {}).get("ReceiveMessageResult") or {}
-    messages = []
-    for message in _as_list(result.get("Message")):
-        attributes = {a["Name"]: a["Value"] for a in _as_list(message.get("Attribute"))}
-        messages.append({"body": message.get("Body", ""), "receives": int(attributes.get("ApproximateReceiveCount", 0))})
-    return messages
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value] if value else []
+    """Every message in a queue, visible or in flight, without receiving (so hiding) any.
+    Each is {"body", "receives"}."""
+    return [{"body": m.body, "receives": m.receives} for m in ctx.queue_messages(url)]
 
 
 def _holding(ctx, url, order_ids) -> set[str]:
