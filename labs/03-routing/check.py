@@ -85,7 +85,8 @@ def _id_of(body, unwrap):
 def _take(ctx, name, unwrap):
     """Receives this run's messages from a consumer's queue, deleting them, until every expected
     one arrived (or the wait ends), then once more to catch extras. Messages of other runs and
-    your own are received too (that is how SQS works) and made visible again at once."""
+    your own are received too (that is how SQS works): they stay hidden while the step looks
+    further, and are made visible again when it ends."""
     sqs, url, run = ctx.client("sqs"), ctx.output(QUEUE_OUTPUT[name]), ctx.run_id
     got, others = set(), {}
 

@@ -115,18 +115,23 @@ class _Watch:
         return not self.queued and (not self.uncharged() or time.monotonic() - self.ctx.sent_at >= 2)
 
 
-def _remove_what_the_check_made(ctx, idempotency_before):
+def _remove_records(ctx, idempotency_before):
     ddb = ctx.client("dynamodb")
     for payment in ctx.payments:
         ddb.delete_item(TableName=ctx.output("LedgerTable"), Key={"payment_id": {"S": payment}})
     table = ctx.output("IdempotencyTable")
     for key in _idempotency_keys(ctx) - idempotency_before:
         ddb.delete_item(TableName=table, Key={"id": {"S": key}})
-    left = _in_queue(ctx) or _in_queue(ctx, "DeadLetterQueueUrl")
+
+
+def _no_payments_left(ctx):
+    """A payment your function keeps failing stays in the queue, in flight, where the check
+    cannot take it: say so rather than leave it unmentioned."""
+    left = len(_in_queue(ctx)) + len(_in_queue(ctx, "DeadLetterQueueUrl"))
     if left:
-        raise RuntimeError(f"{len(left)} of the check's payments are still in edalab-payments or its dead-letter "
-                           "queue (your function keeps failing them); `make deploy LAB=06` with a fix, or "
-                           "`make reset`")
+        raise RuntimeError(f"{left} of them are still in edalab-payments or its dead-letter queue, because your "
+                           "function keeps failing them: they are charged once you deploy a fix "
+                           "(`make deploy LAB=06`), or gone after `make reset`")
 
 
 def _idempotency_keys(ctx):
@@ -150,8 +155,8 @@ def deployed(ctx):
 @step("A batch of 10 payments is sent; one of them fails once (a transient error)", needs=[deployed])
 def send(ctx):
     idempotency_before = _idempotency_keys(ctx)
-    ctx.cleanup(lambda: _remove_what_the_check_made(ctx, idempotency_before),
-                "this run's ledger entries and idempotency records")
+    ctx.cleanup(lambda: _no_payments_left(ctx), "this run's payments")
+    ctx.cleanup(lambda: _remove_records(ctx, idempotency_before), "this run's ledger entries and idempotency records")
     entries = [{"Id": str(n), "MessageBody": json.dumps({"payment_id": p, "amount": _amount(n), "flaky": n == FLAKY})}
                for n, p in enumerate(ctx.payments)]
     ctx.sent_at, ctx.sent_at_ms = time.monotonic(), int(time.time() * 1000)
