@@ -172,8 +172,9 @@ def all_charged(ctx):
         failed_first_delivery["now"] = w.nothing_charged_after_errors()
         return failed_first_delivery["now"] or w.settled()
 
+    # looks often: with a short visibility timeout the flaky payment waits alone for a second or two
     ctx.wait_for(watch.look, what="a charge for each of the 10 payments", timeout=20 + 3 * _visibility(ctx),
-                 until=done,
+                 interval=0.1, until=done,
                  missing=lambda w: f"payments {_names(w.uncharged())} ({len(w.charges)} of {PAYMENTS} charged)")
     ctx.watch = watch
     if failed_first_delivery["now"]:
