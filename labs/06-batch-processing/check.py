@@ -14,8 +14,6 @@ while it ran.
 
 import json
 import time
-import urllib.parse
-import urllib.request
 import uuid
 
 from edalab import function_errors
@@ -48,24 +46,14 @@ def _ledger(ctx):
 def _in_queue(ctx, output="PaymentsQueueUrl"):
     """This run's messages in a queue, visible or in flight, without receiving them:
     {message id: (payment id, receive count)}."""
-    url = ctx.output(output)
-    request = urllib.request.Request(
-        f"{ctx.endpoint}/_aws/sqs/messages?" + urllib.parse.urlencode({"QueueUrl": url, "ShowInvisible": "true"}),
-        headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        result = json.load(response)["ReceiveMessageResponse"]["ReceiveMessageResult"] or {}
-    messages = result.get("Message") or []
     found = {}
-    for m in messages if isinstance(messages, list) else [messages]:
-        if ctx.run_id not in m["Body"]:
-            continue
-        attributes = m.get("Attribute") or []
-        attributes = {a["Name"]: a["Value"] for a in (attributes if isinstance(attributes, list) else [attributes])}
-        try:
-            payment = json.loads(m["Body"]).get("payment_id")
-        except ValueError:
-            payment = None
-        found[m["MessageId"]] = (payment, int(attributes.get("ApproximateReceiveCount", 0)))
+    for m in ctx.queue_messages(ctx.output(output)):
+        if ctx.run_id in m.body:
+            try:
+                payment = json.loads(m.body).get("payment_id")
+            except ValueError:
+                payment = None
+            found[m.message_id] = (payment, m.receives)
     return found
 
 
@@ -178,7 +166,7 @@ def all_charged(ctx):
                  missing=lambda w: f"payments {_names(w.uncharged())} ({len(w.charges)} of {PAYMENTS} charged)")
     ctx.watch = watch
     if failed_first_delivery["now"]:
-        raise CheckFailed(f"none of the 10 payments was charged, and edalab-payment-processor failed on its first "
+        raise CheckFailed("none of the 10 payments was charged, and edalab-payment-processor failed on its first "
                           "delivery of them (its error is below). Every payment but the flaky one must be charged on "
                           "its first delivery: fix the error, `make deploy LAB=06`, and check again", hint=2)
     if watch.uncharged():
