@@ -81,7 +81,8 @@ class CheckPrinter:
                 for line in rest:
                     self.console.print(f"       [yellow]{escape(line)}[/]")
                 function = first.split(" ", 1)[0]
-                self.console.print(f"       its log: awslocal logs tail /aws/lambda/{function}")
+                self.console.print(f"       its log: awslocal logs filter-log-events --log-group-name "
+                                   f"/aws/lambda/{function} --query 'events[].message' --output text", markup=False)
             if e["hint"] and self.hints_available:
                 self.console.print(f"       hint for this: `make hint LAB={self._lab} N={e['hint']}`")
 

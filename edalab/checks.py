@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from edalab import aws, bootstrap
 from edalab.http_call import HttpReply, http  # noqa: F401 - checks and tests import http from here
 from edalab.labs import Lab
+from edalab.queue_cleanup import remove_messages
 from edalab.queue_peek import PeekFailed, QueueMessage, queue_messages
 from edalab.waiting import WaitTimedOut, wait_for
 
@@ -141,6 +142,11 @@ class CheckContext:
 
     def http(self, method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
         return http(method, url, body, raw)
+
+    def remove_messages(self, queue_url: str, marker: str) -> int:
+        """Deletes the messages whose body holds `marker` (a run id) from the queue; the
+        learner's own messages are left as they were (see edalab.queue_cleanup)."""
+        return remove_messages(self.client("sqs"), queue_url, lambda body: marker in body)
 
     def queue_messages(self, queue_url: str) -> list[QueueMessage]:
         """Every message on the queue, visible or in flight, without receiving (hiding) any,

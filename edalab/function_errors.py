@@ -27,6 +27,10 @@ from edalab.bootstrap import CloudFormationLoader, Stack
 
 # a frame of a Python stack trace: File "<path>", line N, in <function>
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
+_TRACEBACK = "Traceback (most recent call last):"
+# the last line of a traceback: `AttributeError: 'SQSRecord' object has no attribute 'bodyy'`
+_EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*): (?P<message>.*)$")
+_RECORD_STARTS = ("START ", "END ", "REPORT ", "INIT_", "[ERROR]", "[WARNING]", "[INFO]", "[DEBUG]")
 # where a function's zip is unpacked: the host engine's .../<function>-<id>/code/app.py, or
 # /var/task/app.py in a Lambda container (the container engine, and AWS)
 _CODE_DIRS = ("/code/", "/var/task/")
@@ -88,25 +92,44 @@ def errors_since(stack: Stack, endpoint: str, since_ms: int) -> list[FunctionErr
 
 
 def _last_error(logs, function: str, since_ms: int) -> tuple[str, str, list[str]] | None:
-    last, kwargs = None, {}
+    last, kwargs, messages = None, {}, []
     while True:
         page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", startTime=since_ms, **kwargs)
-        for event in page["events"]:
-            parsed = parse_error(event["message"])
-            if parsed is not None:
-                last = parsed
+        messages += [event["message"] for event in page["events"]]
         if not page.get("nextToken"):
-            return last
+            break
         kwargs = {"nextToken": page["nextToken"]}
+    for record in log_records(messages):
+        parsed = parse_error(record)
+        if parsed is not None:
+            last = parsed
+    return last
+
+
+def log_records(messages: list[str]) -> list[str]:
+    """Log events joined into what was written as one: an error message with newlines in it
+    (Powertools' BatchProcessingError carries each record's traceback) reaches the log group
+    as several events after its `[ERROR]` line, up to the next line the runtime writes."""
+    records: list[str] = []
+    for message in messages:
+        starts_anew = (not records or message.startswith(_RECORD_STARTS) or message.lstrip().startswith("{")
+                       or not records[-1].startswith("[ERROR]"))
+        if starts_anew:
+            records.append(message)
+        else:
+            records[-1] += message if records[-1].endswith("\n") else "\n" + message
+    return records
 
 
 def parse_error(message: str) -> tuple[str, str, list[str]] | None:
-    """(error type, message, trace lines) when a log line reports an error, else None."""
+    """(error type, message, trace lines) when a log record reports an error, else None. An
+    error that wraps another (a batch processor's) is reported as the wrapped one, raised in
+    the learner's code."""
     text = message.replace("\r", "\n").replace("\xa0", " ").strip()
     if text.startswith("[ERROR]"):
         head, _, trace = text[len("[ERROR]"):].strip().partition("\n")
         error_type, _, said = head.partition(": ")
-        return error_type.strip(), said.strip(), trace.splitlines()
+        return _wrapped_error(trace) or (error_type.strip(), said.strip(), trace.splitlines())
     if "Task timed out after" in text:
         return "Timeout", text[text.index("Task timed out"):], []
     if text.startswith("{"):
@@ -118,6 +141,17 @@ def parse_error(message: str) -> tuple[str, str, list[str]] | None:
             trace = str(doc.get("exception") or "").splitlines()
             error_type = doc.get("exception_name") or (trace[-1].partition(":")[0] if trace else "ERROR")
             return str(error_type), str(doc.get("message", "")), trace
+    return None
+
+
+def _wrapped_error(trace: str) -> tuple[str, str, list[str]] | None:
+    """The first traceback inside `trace` that ends in an exception line and passes through
+    the function's own code: the error a wrapper (BatchProcessingError) reports for a record."""
+    for block in trace.split(_TRACEBACK)[1:]:
+        lines = [line for line in block.splitlines() if line.strip()]
+        raised = _EXCEPTION_LINE.match(lines[-1]) if lines else None
+        if raised and any(d in m["path"] for m in _FRAME.finditer(block) for d in _CODE_DIRS):
+            return raised["type"], raised["message"], block.splitlines()
     return None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from edalab.function_errors import FunctionError, _locate, parse_error
+from edalab.function_errors import FunctionError, _locate, log_records, parse_error
 
 HOST_PATH = "/tmp/lambda/awslambda-us-east-1-tasks/failer-b0dd/code/app.py"
 RUNTIME_LINE = (
@@ -55,3 +55,26 @@ def test_an_error_with_no_frame_of_the_learners_code_names_no_file():
     error = located(line)
     assert error.error_type == "Runtime.ImportModuleError" and "No module named 'requests'" in error.message
     assert error.file is None and error.describe().endswith("No module named 'requests'")
+
+
+def test_a_batch_processors_error_names_the_records_own_error_from_the_events_it_spans():
+    """Powertools' BatchProcessingError carries each record's traceback in its message; its
+    newlines split it over several log events. The learner's error is the wrapped one."""
+    outer = f"\rTraceback (most recent call last):\r\xa0\xa0File \"{HOST_PATH}\", line 85, in handler\r" \
+            "\xa0\xa0\xa0\xa0return process_partial_response(event=event)\r\xa0\xa0File \"/x/powertools/base.py\", line 9"
+    events = ["START RequestId: 1 Version: $LATEST\n",
+              "[ERROR] BatchProcessingError: All records failed processing. 1 individual errors logged separately below.\n",
+              "Traceback (most recent call last):\n",
+              '  File "/work/.venv/lib/python3.13/site-packages/aws_lambda_powertools/utilities/batch/base.py", line 564\n',
+              "    result = self.handler(record=data)\n",
+              f'  File "{HOST_PATH}", line 77, in record_handler\n',
+              "    payment = parse_payment(record.bodyy)\n",
+              "                            ^^^^^^^^^^^^\n",
+              "AttributeError: 'SQSRecord' object has no attribute 'bodyy'. Did you mean: 'body'?\n",
+              outer,
+              "END RequestId: 1\n"]
+    records = log_records(events)
+    assert len(records) == 3 and records[0].startswith("START") and records[2].startswith("END")
+    error = located(records[1])
+    assert error.error_type == "AttributeError" and error.message.startswith("'SQSRecord' object has no attribute")
+    assert (error.file, error.line, error.code) == ("handlers/demo/app.py", 77, "payment = parse_payment(record.bodyy)")

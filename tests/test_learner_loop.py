@@ -119,7 +119,7 @@ def test_a_failing_handler_shows_its_error_with_the_learners_file_and_line(lab_e
         assert "answered 502" in out
         assert "edalab-items-api failed with AttributeError: 'str' object has no attribute 'no_such_thing'" in out
         assert "at handlers/items_api/app.py, line" in out and "item_id.no_such_thing" in out
-        assert "awslocal logs tail /aws/lambda/edalab-items-api" in out
+        assert "awslocal logs filter-log-events --log-group-name /aws/lambda/edalab-items-api" in out
     finally:
         deploy_lab(lab, lab_engine.endpoint, solution=True)
 

@@ -41,7 +41,6 @@ QUEUE_OUTPUT = {"billing": "BillingQueueUrl", "shipping": "ShippingQueueUrl", "p
 SNS_QUEUES, EVENT_QUEUES = ("billing", "shipping", "priority"), ("shipments", "vip")
 PLACEHOLDER_PATTERN = {"source": ["edalab.nothing-yet"]}  # what deploy puts on the VIP rule for a TODO file
 WAIT_SECONDS = 15
-MAX_RECEIVES, HOLD_SECONDS = 300, 60  # how far the cleanup looks through others' messages, and holds them
 
 
 def _describe(message_id):
@@ -128,25 +127,8 @@ def _remove_left_messages(ctx, names):
     """The cleanup of a sending step: this run's messages still in the queues (a consumer step
     that failed or did not run leaves some) are received and deleted. Others' messages are held
     while the check looks further, then made visible again, all at once."""
-    sqs = ctx.client("sqs")
     for name in names:
-        url, held = ctx.output(QUEUE_OUTPUT[name]), []
-        try:
-            for _ in range(MAX_RECEIVES):
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                               VisibilityTimeout=HOLD_SECONDS).get("Messages", [])
-                if not messages:
-                    break
-                for m in messages:
-                    if ctx.run_id in m["Body"]:
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                    else:
-                        held.append(m["ReceiptHandle"])
-        finally:
-            for start in range(0, len(held), 10):
-                sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                    {"Id": str(n), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-                    for n, receipt in enumerate(held[start:start + 10])])
+        ctx.remove_messages(ctx.output(QUEUE_OUTPUT[name]), ctx.run_id)
 
 
 def _audited(ctx, channel):

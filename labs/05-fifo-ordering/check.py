@@ -17,7 +17,6 @@ from edalab.checks import CheckFailed, step
 EVENTS_PER_CUSTOMER = 5
 CUSTOMERS = 4
 WAIT_SECONDS = 30
-MAX_RECEIVES, HOLD_SECONDS = 300, 60  # how far the cleanup looks through others' messages, and holds them
 SETTLED_SECONDS = 4  # the fulfilment queue empty and the log unchanged this long: nothing more will come
 
 
@@ -72,23 +71,7 @@ def _remove_invoicing_messages(ctx):
     deleted. Messages of others are held while the check looks further (a FIFO queue hands out
     a group's next message only when the one before is gone or visible again), then made
     visible again, all at once."""
-    sqs, url, held = ctx.client("sqs"), ctx.output("InvoicingQueueUrl"), []
-    try:
-        for _ in range(MAX_RECEIVES):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=HOLD_SECONDS).get("Messages", [])
-            if not messages:
-                return
-            for m in messages:
-                if ctx.run_id in m["Body"]:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                else:
-                    held.append(m["ReceiptHandle"])
-    finally:
-        for start in range(0, len(held), 10):
-            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {"Id": str(n), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-                for n, receipt in enumerate(held[start:start + 10])])
+    ctx.remove_messages(ctx.output("InvoicingQueueUrl"), ctx.run_id)
 
 
 @step("The FIFO stack is deployed")
