@@ -133,6 +133,27 @@ def lab01_api(engine):
     return lambda method, path="", body=None, raw=None: ctx.http(method, base + path, body=body, raw=raw)
 
 
+def edit_file(path: Path, replacements: list[tuple[str, str]]) -> None:
+    """Applies (old, new) replacements to a copy of a lab's file; each old text must be in it,
+    so a near miss cannot silently stop being one when the solution changes."""
+    text = path.read_text()
+    for old, new in replacements:
+        assert old in text, f"near miss of {path.name}: {old!r} is not in it any more"
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def empty_welcome_recorder(endpoint: str) -> None:
+    """Empties lab 00's recorder table: the lab as a learner finds it after `make up`."""
+    from edalab import aws, bootstrap
+
+    table = bootstrap.stack_outputs(labs.find("00").stack.name, endpoint)["EventsTable"]
+    ddb = aws.client("dynamodb", endpoint)
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            ddb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
 def deploy_near_miss(lab: labs.Lab, endpoint: str, folder: Path, edits: dict[str, list[tuple[str, str]]]) -> None:
     """Deploys the lab's reference solution with a few edits, a near miss its check must fail.
     `edits` maps an exercise file's repository path to (old, new) replacements, each of which
@@ -143,12 +164,7 @@ def deploy_near_miss(lab: labs.Lab, endpoint: str, folder: Path, edits: dict[str
 
     shutil.copytree(lab.solution_dir, folder, dirs_exist_ok=True)
     for rel, replacements in edits.items():
-        path = folder / rel
-        text = path.read_text()
-        for old, new in replacements:
-            assert old in text, f"near miss of {rel}: {old!r} is not in the solution any more"
-            text = text.replace(old, new)
-        path.write_text(text)
+        edit_file(folder / rel, replacements)
     handlers = folder / "handlers"
     sources = {p.name: p for p in handlers.iterdir() if p.is_dir()} if handlers.is_dir() else {}
     bootstrap.deploy_stack(lab.stack, endpoint, handler_sources=sources, parameters=FAST_PARAMETERS.get(lab.stack.name))
@@ -186,3 +202,23 @@ def stack_contents(endpoint: str, stack_name: str) -> dict:
         elif kind == "AWS::SQS::Queue":
             contents[f"queue {name.rsplit('/', 1)[-1]}"] = queue_depth(sqs, name)
     return contents
+
+
+def assert_near_miss_fails(lab: labs.Lab, endpoint: str, folder: Path, edits: dict[str, list[tuple[str, str]]],
+                           step_title: str, said: str | list[str], hint: int | None):
+    """Deploys a near miss (`deploy_near_miss`), runs the lab's check and asserts its verdict:
+    the first failed step is the one that proves the broken rule, its message names the rule
+    (each of `said`), it points at the hint on that rule, and the check cleaned up. Returns
+    the report for anything more a test wants to see."""
+    from edalab.check_run import run_check
+
+    deploy_near_miss(lab, endpoint, folder, edits)
+    report = run_check(lab, endpoint)
+    failure = report.first_failure
+    assert failure is not None, f"the check of lab {lab.number} passed a near miss: {edits}"
+    assert failure.title.startswith(step_title), report.results
+    for words in [said] if isinstance(said, str) else said:
+        assert words in failure.message, failure.message
+    assert failure.hint == hint, failure
+    assert report.cleanup_problems == []
+    return report

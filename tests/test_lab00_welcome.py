@@ -13,41 +13,28 @@ import shutil
 
 import pytest
 
-from edalab import aws, bootstrap, labs
+from edalab import bootstrap, labs
 from edalab.check_run import run_check
 from edalab.labs import Lab
 from edalab.loop import run_solution_script
+from support import edit_file, empty_welcome_recorder
 
 SCRIPT = "solution/apply.sh"
-
-
-def forget_everything(endpoint: str) -> None:
-    """Empties the recorder's table: lab 00 as a learner finds it after `make up`."""
-    table = bootstrap.stack_outputs(labs.find("00").stack.name, endpoint)["EventsTable"]
-    ddb = aws.client("dynamodb", endpoint)
-    for page in ddb.get_paginator("scan").paginate(TableName=table):
-        for item in page["Items"]:
-            ddb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 @pytest.fixture
 def fresh_lab(lab_engine):
     lab = labs.find("00")
-    forget_everything(lab_engine.endpoint)
+    empty_welcome_recorder(lab_engine.endpoint)
     yield lab
-    forget_everything(lab_engine.endpoint)
+    empty_welcome_recorder(lab_engine.endpoint)
 
 
 def run_commands(lab: Lab, endpoint: str, folder, edits: list[tuple[str, str]]) -> None:
     """Runs the lab's solution commands with `edits` applied, from a copy under `folder`."""
     copy = folder / lab.folder.name
     shutil.copytree(lab.folder, copy)
-    script = copy / SCRIPT
-    text = script.read_text()
-    for old, new in edits:
-        assert old in text, f"near miss of {SCRIPT}: {old!r} is not in it any more"
-        text = text.replace(old, new)
-    script.write_text(text)
+    edit_file(copy / SCRIPT, edits)
     run_solution_script(Lab(copy, lab.title, lab.goal), endpoint)
 
 

@@ -9,9 +9,8 @@ import uuid
 import pytest
 
 from edalab import bootstrap, labs
-from edalab.check_run import run_check
 from edalab.waiting import wait_for
-from support import deploy_lab, deploy_near_miss
+from support import assert_near_miss_fails, deploy_lab
 
 GOOD = {"order_id": "T-1", "customer": "Ada", "items": [{"sku": "a", "qty": 3, "unit_price": 1.1}]}
 
@@ -167,11 +166,5 @@ def near_miss_lab(lab_engine):
 @pytest.mark.parametrize("name", NEAR_MISSES)
 def test_the_check_fails_each_near_miss_at_the_step_that_proves_its_rule(lab_engine, near_miss_lab, tmp_path, name):
     edits, step_title, said, hint = NEAR_MISSES[name]
-    deploy_near_miss(near_miss_lab, lab_engine.endpoint, tmp_path / "near-miss", {APP: edits})
-    report = run_check(near_miss_lab, lab_engine.endpoint)
-    failure = report.first_failure
-    assert failure is not None, f"the check passed a solution with {name}"
-    assert failure.title.startswith(step_title), failure
-    assert said in failure.message, failure.message
-    assert failure.hint == hint, failure
-    assert report.cleanup_problems == []
+    assert_near_miss_fails(near_miss_lab, lab_engine.endpoint, tmp_path / "near-miss", {APP: edits},
+                           step_title, said, hint)
