@@ -48,7 +48,7 @@ check: $(READY) ## verify lab LAB=NN against the engine (exit 0 only when comple
 	@$(PY) -m edalab check $(LAB)
 
 hint: $(READY) ## reveal the next hint of lab LAB=NN; N=2 shows hint 2 (again)
-	@$(PY) -m edalab hint $(LAB) $(N)
+	@$(PY) -m edalab hint $(LAB) $(if $(N),--number $(N))
 
 solution: $(READY) ## show lab LAB=NN's reference solution; APPLY=1 applies and deploys it
 	@$(PY) -m edalab solution $(LAB) $(if $(filter 1 yes true,$(APPLY)),--apply)
@@ -59,10 +59,10 @@ deploy: $(READY) ## redeploy lab LAB=NN after editing its handler
 progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 	@$(PY) -m edalab progress --format $(or $(FORMAT),table)
 
-test: $(READY) ## the whole test suite, on 3 workers with an engine each (~6½ min)
+test: $(READY) ## the whole test suite, on 3 workers with an engine each (~11 min)
 	@$(PYTEST) $(PYTEST_ARGS)
 
-test-quick: $(READY) ## the suite without the `slow` load run (~3 min)
+test-quick: $(READY) ## the suite without the `slow` load run
 	@$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 test-container: $(READY) ## the suite against the container engine (needs a Docker engine)
@@ -71,5 +71,5 @@ test-container: $(READY) ## the suite against the container engine (needs a Dock
 clean: down ## stop everything and remove the engine's state folder (keeps .venv)
 	@rm -rf .edalab
 
-bench: $(READY) ## measure the engine beside its baselines (~8 min; bench/results/latest.json)
+bench: $(READY) ## measure the engine beside its baselines (~12 min; bench/results/latest.json)
 	@$(PY) bench/run.py

@@ -107,6 +107,29 @@ def engine_start(runs: int) -> tuple[Figure, HostEngine]:
     return Figure("engine start to healthy", "ms", samples, {"moto server": moto}), engine
 
 
+# -- the learner loop --------------------------------------------------------------------------------
+def lab_checks(engine: HostEngine, runs: int) -> list[Figure]:
+    """`make check` on the reference solution of labs 02 and 04, deployed with the lab's own
+    settings (what a learner waits for; lab 04's aim is 90 s). No baseline: nothing else does
+    what a check does; the figure is tracked against its aim and its earlier runs."""
+    from edalab.check_run import run_check
+
+    endpoint, measured = engine.endpoint, []
+    os.environ["EDALAB_MAIL_DIR"] = str(engine.state / "mail")  # lab 04's check reads this engine's inbox
+    for number, aim in (("02", ""), ("04", " (aim: 90 s)")):
+        lab = labs.find(number)
+        labs.deploy(lab, endpoint, solution=True, say=lambda text: None)  # the template's own parameters
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            report = run_check(lab, endpoint)
+            samples.append((time.perf_counter() - started) * 1000)
+            if not report.passed:
+                raise RuntimeError(f"lab {number}'s check failed on its solution: {report.first_failure}")
+        measured.append(Figure(f"make check LAB={number} on the solution{aim}", "ms", samples))
+    return measured
+
+
 # -- single requests and event latencies ------------------------------------------------------------
 def warm_invoke(endpoint: str, runs: int) -> Figure:
     lam = aws.client("lambda", endpoint)

@@ -44,6 +44,7 @@ def main() -> None:
         measured.append(figures.upload_processed(engine.endpoint, runs=15))
         measured.append(figures.sqs_to_handler(engine.endpoint, runs=15))
         measured.append(figures.pipeline_throughput(engine.endpoint, messages=messages, runs=2))
+        measured += figures.lab_checks(engine, runs=2)
     finally:
         engine.stop()
     doc = {

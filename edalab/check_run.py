@@ -64,15 +64,18 @@ class Report:
                 "steps": [asdict(r) for r in self.results]}
 
 
-def load_steps(lab: Lab) -> list[Step]:
-    """The lab's steps in order; a `needs` that names no earlier step is the check's own bug."""
+def load_steps(lab: Lab) -> tuple[list[Step], frozenset[str]]:
+    """The lab's steps in order, and the error types its check causes on purpose
+    (`EXPECTED_ERRORS` in check.py: a poison order's, a transient failure's), which are not
+    shown as the cause of a failure. A `needs` that names no earlier step is the check's bug."""
     module = lab.load_module("check.py")
+    expected = frozenset(getattr(module, "EXPECTED_ERRORS", ()))
     steps = [obj.edalab_step for obj in vars(module).values() if hasattr(obj, "edalab_step")]
     for n, s in enumerate(steps):
         unknown = set(s.needs) - {earlier.name for earlier in steps[:n]}
         if unknown:
             raise ValueError(f"{lab.folder.name}/check.py: step {s.name} needs {sorted(unknown)}, not an earlier step")
-    return steps
+    return steps, expected
 
 
 def now_iso() -> str:
@@ -82,7 +85,7 @@ def now_iso() -> str:
 def run_check(lab: Lab, endpoint: str, on_event: Listener | None = None) -> Report:
     """Runs the lab's steps against the engine, emitting events to `on_event` as it goes."""
     emit = on_event or (lambda event: None)
-    steps = load_steps(lab)
+    steps, expected_errors = load_steps(lab)
     started = time.monotonic()
     report = Report(lab.number, lab.title)
     emit({"event": "check_started", "lab": lab.number, "title": lab.title, "at": now_iso(),
@@ -109,7 +112,7 @@ def run_check(lab: Lab, endpoint: str, on_event: Listener | None = None) -> Repo
                                     s.hint, waits_on=waits_on)
             else:
                 emit({"event": "step_started", "lab": lab.number, "number": number, "title": s.title, "at": now_iso()})
-                result = _run_step(ctx, s, number)
+                result = _run_step(ctx, s, number, expected_errors)
             outcome_of[s.name] = result
             report.results.append(result)
             emit({"event": "step_finished", "lab": lab.number, "at": now_iso(), **asdict(result)})
@@ -126,11 +129,12 @@ def run_check(lab: Lab, endpoint: str, on_event: Listener | None = None) -> Repo
     return report
 
 
-def _run_step(ctx: CheckContext, s: Step, number: int) -> StepResult:
+def _run_step(ctx: CheckContext, s: Step, number: int, expected_errors: frozenset[str]) -> StepResult:
     began, began_ms = time.monotonic(), int(time.time() * 1000)
 
     def failed(message: str, hint: int | None) -> StepResult:
-        cause = [e.describe() for e in function_errors.errors_since(ctx.lab.stack, ctx.endpoint, began_ms - 1000)]
+        cause = [e.describe() for e in function_errors.errors_since(ctx.lab.stack, ctx.endpoint, began_ms - 1000,
+                                                                    expected_errors)]
         return StepResult(number, s.title, "failed", message, hint or s.hint, time.monotonic() - began, cause)
 
     try:

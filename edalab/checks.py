@@ -143,10 +143,12 @@ class CheckContext:
     def http(self, method: str, url: str, body: object = None, raw: bytes | None = None) -> HttpReply:
         return http(method, url, body, raw)
 
-    def remove_messages(self, queue_url: str, marker: str) -> int:
-        """Deletes the messages whose body holds `marker` (a run id) from the queue; the
-        learner's own messages are left as they were (see edalab.queue_cleanup)."""
-        return remove_messages(self.client("sqs"), queue_url, lambda body: marker in body)
+    def remove_messages(self, queue_url: str, ours: str | Callable[[str], bool]) -> int:
+        """Deletes the check's messages from the queue: those whose body holds `ours` (a run id)
+        or for which `ours(body)` is true. The learner's own messages are left as they were
+        (see edalab.queue_cleanup)."""
+        is_ours = ours if callable(ours) else (lambda body: ours in body)
+        return remove_messages(self.client("sqs"), queue_url, is_ours)
 
     def queue_messages(self, queue_url: str) -> list[QueueMessage]:
         """Every message on the queue, visible or in flight, without receiving (hiding) any,

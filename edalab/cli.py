@@ -176,7 +176,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_hint(args) -> int:
-    loop.hint(args.lab, args.number)
+    loop.hint(args.lab, args.number_option or args.number)
     return 0
 
 
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("hint", help="reveal the next hint of a lab, or show hint N (again)")
     p.add_argument("lab", nargs="?", help="the lab's number, e.g. 01")
     p.add_argument("number", nargs="?", type=_hint_number, help="which hint (default: the next unseen one)")
+    p.add_argument("--number", dest="number_option", type=_hint_number, help="the same, as `make hint N=2` passes it")
     p.set_defaults(fn=cmd_hint)
     p = sub.add_parser("solution", help="show (or apply) a lab's reference solution")
     p.add_argument("lab", nargs="?")

@@ -65,7 +65,10 @@ def ask_name_once(say=print) -> str:
         return name
     _saved_name_file().parent.mkdir(parents=True, exist_ok=True)
     if sys.stdin.isatty():
-        typed = input(f"Your name for progress reports (Enter keeps '{name}'): ").strip()
+        try:
+            typed = input(f"Your name for progress reports (Enter keeps '{name}'): ").strip()
+        except EOFError:  # Ctrl-D: keep the login name
+            typed = ""
         name = typed or name
         _saved_name_file().write_text(name + "\n")
     else:

@@ -53,11 +53,17 @@ def show_lab(lab_id: str) -> None:
     runs = record.runs(lab.number)
     last = runs[-1] if runs else None
     last_at = _epoch(last["finished"]) if last else None
+    changed = []
     for rel in lab.exercise_files:
         path = settings.REPO_ROOT / rel
-        state = "still has its TODO" if "TODO" in path.read_text() else "edited"
+        try:
+            state = "still has its TODO" if "TODO" in path.read_text() else "edited"
+        except OSError:
+            console.print(f"Edit: {rel} ([red]missing[/]: `git checkout -- {rel}` brings the exercise back)")
+            continue
         if last_at is not None and path.stat().st_mtime > last_at:
             state += ", changed since your last check"
+            changed.append(rel)
         console.print(f"Edit: {rel} ({state})")
     if last is None:
         console.print(f"\nNot checked yet. Follow the README, then `make check LAB={lab.number}`.")
@@ -66,7 +72,8 @@ def show_lab(lab_id: str) -> None:
     for s in last["steps"]:
         console.print(f"  {MARKS[s['status']]} {s['number']}. {escape(s['title'])}")
     failure = next((s for s in last["steps"] if s["status"] == "failed"), None)
-    changed = [rel for rel in lab.exercise_files if (settings.REPO_ROOT / rel).stat().st_mtime > last_at]
+    if failure is None and not last["passed"]:  # nothing failed, yet not everything passed
+        failure = next((s for s in last["steps"] if s["status"] != "passed"), None)
     if failure:
         console.print(f"\nNext: step {failure['number']}, {escape(failure['title'])}")
         console.print(f"  it said: [red]{escape(failure['message'].splitlines()[0] if failure['message'] else '')}[/]")

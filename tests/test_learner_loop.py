@@ -9,10 +9,11 @@ test the framework, not a lab; the error-cause test uses lab 01 with a handler t
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from edalab import check_printer, cli, hint_text, labs
+from edalab import check_printer, cli, function_errors, hint_text, labs
 from edalab.check_run import run_check
 from edalab.labs import Lab
 from edalab.learner import LearnerRecord
@@ -120,6 +121,11 @@ def test_a_failing_handler_shows_its_error_with_the_learners_file_and_line(lab_e
         assert "edalab-items-api failed with AttributeError: 'str' object has no attribute 'no_such_thing'" in out
         assert "at handlers/items_api/app.py, line" in out and "item_id.no_such_thing" in out
         assert "awslocal logs filter-log-events --log-group-name /aws/lambda/edalab-items-api" in out
+        # an error a check causes on purpose (its EXPECTED_ERRORS) is never shown as the cause
+        since_ms = int(time.time() * 1000) - 120_000
+        assert [e.error_type for e in function_errors.errors_since(lab.stack, lab_engine.endpoint, since_ms)] == [
+            "AttributeError"]
+        assert function_errors.errors_since(lab.stack, lab_engine.endpoint, since_ms, frozenset({"AttributeError"})) == []
     finally:
         deploy_lab(lab, lab_engine.endpoint, solution=True)
 
@@ -137,7 +143,7 @@ def test_hints_can_be_read_again_by_number_and_code_is_never_cut(tmp_path, monke
         assert line in first.splitlines(), f"a code line was cut or wrapped: {line}"
     assert cli.main(["hint", "06"]) == 0  # the next unseen one is 1
     assert "Hint 1 of" in capsys.readouterr().out
-    assert cli.main(["hint", "06", "2"]) == 0
+    assert cli.main(["hint", "06", "--number", "2"]) == 0  # as `make hint LAB=06 N=2` passes it
     assert "(again)" in capsys.readouterr().out
     assert LearnerRecord().hints_seen("06") == [1, 2]
     assert cli.main(["hint", "06", "99"]) == 2
@@ -177,6 +183,15 @@ def test_make_lab_answers_from_the_journal_without_the_engine(tmp_path, monkeypa
     out = capsys.readouterr().out
     assert "Next: step 2, Valid upload processed" in out and "make hint LAB=02 N=1" in out
     assert len(record.runs("02")) == 1  # reading it ran nothing
+    # a run that did not pass though no step failed (its steps were skipped) is not "complete"
+    record.journal({"event": "check_started", "lab": "02", "at": "2026-11-23T10:05:00Z", "steps": []})
+    record.journal({"event": "step_finished", "lab": "02", "number": 1, "title": "Wired", "status": "skipped",
+                    "message": "waits on step 0", "hint": None})
+    record.journal({"event": "check_finished", "lab": "02", "at": "2026-11-23T10:05:01Z", "passed": False,
+                    "seconds": 1})
+    assert cli.main(["lab", "02"]) == 0
+    out = capsys.readouterr().out
+    assert "Complete" not in out and "Next: step 1, Wired" in out
 
 
 def test_progress_gives_an_instructor_attempts_times_and_where_each_attempt_stopped(tmp_path, monkeypatch, capsys):
