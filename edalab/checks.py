@@ -49,8 +49,9 @@ class CheckFailed(AssertionError):
         self.hint = hint
 
 
-class NeedsEarlierStep(CheckFailed):
-    """A step read something an earlier step sets, and that step did not pass."""
+class NeedsEarlierStep(CheckFailed, AttributeError):
+    """A step read something an earlier step sets, and that step did not pass. Also an
+    AttributeError, so `getattr(ctx, name, default)` and `hasattr` work as usual."""
 
 
 @dataclass

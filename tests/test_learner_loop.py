@@ -27,6 +27,8 @@ LOG = []
 
 @step("first sets a value")
 def first(ctx):
+    if getattr(ctx, "not_yet", "default") != "default" or hasattr(ctx, "not_yet"):
+        raise CheckFailed("getattr with a default and hasattr must work on the context")
     ctx.value = 41
 
 @step("second fails", hint=2)
