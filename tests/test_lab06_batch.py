@@ -164,3 +164,31 @@ def test_a_typo_in_the_handler_fails_fast_naming_the_error_and_the_payments(paym
     assert any("still in edalab-payments" in problem for problem in report.cleanup_problems)
     wait_for(lambda: queue_depth(engine.client("sqs"), out["PaymentsQueueUrl"]), what="the solution to charge them",
              timeout=60, until=lambda depth: depth == 0)
+
+
+def test_the_naive_handler_is_told_the_batch_came_back_whatever_order_sqs_hands_out(payments, tmp_path):
+    """The exercise's naive handler raises on the flaky payment and fails the whole batch. When
+    SQS hands the flaky record out first, nothing is charged twice (the first invocation fails
+    before any charge) and the retried batch is charged in one invocation: the check must still
+    say the whole batch came back, not that the flaky payment was charged on its first delivery.
+    The handler here meets the flaky record first on purpose, so the order is not left to SQS."""
+    import shutil
+
+    from edalab import settings
+    from support import edit_file
+
+    engine, _ = payments
+    lab = labs.find("06")
+    handler = tmp_path / "payment_processor"
+    shutil.copytree(settings.REPO_ROOT / "handlers" / "payment_processor", handler)
+    edit_file(handler / "app.py", [('    for record in event["Records"]:\n',
+                                    '    for record in sorted(event["Records"], key=lambda r: \'"flaky": true\' not in r["body"]):\n')])
+    bootstrap.deploy_stack(lab.stack, engine.endpoint, handler_sources={"payment_processor": handler},
+                           parameters=FAST_PARAMETERS[lab.stack.name])
+    try:
+        report = run_check(lab, engine.endpoint)
+    finally:
+        deploy_lab(lab, engine.endpoint, solution=True)
+    failure = report.first_failure
+    assert failure is not None and failure.title.startswith("Only the failed record was retried"), report.results
+    assert "the whole batch came back" in failure.message and "first delivery" not in failure.message, failure.message

@@ -27,7 +27,7 @@ PRISTINE_FAILURE = {
     "03": ("Priority gets exactly the orders of 100 or more", "no filter policy yet"),
     "04": ("The orders queue sends an order to edalab-orders-dlq after 3 receives", "no redrive policy"),
     "05": ("Each customer is its own message group", "'everyone'"),
-    "06": ("Only the failed record was retried", "charged more than once"),
+    "06": ("Only the failed record was retried", "the whole batch came back"),  # charged twice, or back with it
 }
 
 

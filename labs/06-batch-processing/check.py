@@ -59,6 +59,20 @@ def _in_queue(ctx, output="PaymentsQueueUrl"):
     return found
 
 
+def _raised_transient_error(ctx) -> bool:
+    """Whether an invocation since the batch was sent failed as a whole with TransientError
+    (a handler that raises it instead of reporting the record in batchItemFailures)."""
+    logs, kwargs = ctx.client("logs"), {}
+    group = f"/aws/lambda/{ctx.output('FunctionName')}"
+    while True:
+        page = logs.filter_log_events(logGroupName=group, startTime=ctx.sent_at_ms, **kwargs)
+        if any("TransientError" in event["message"] and "[ERROR]" in event["message"] for event in page["events"]):
+            return True
+        if not page.get("nextToken"):
+            return False
+        kwargs = {"nextToken": page["nextToken"]}
+
+
 def _names(payments):
     return ", ".join(payments) if payments else "none"
 
@@ -195,8 +209,13 @@ def charged_once(ctx):
     if doubled:
         raise CheckFailed(f"charged more than once: {doubled}. When one record failed, the whole batch came back; "
                           "report only the failed record in batchItemFailures")
+    # Charged in the same invocation as its mates, with no failed invocation before: the flaky
+    # payment was charged on its first delivery. (The same invocation alone is not enough: SQS
+    # may hand the flaky record out first, and a batch retried whole after the handler raised
+    # TransientError is charged in one invocation too; that is the next verdict's case.)
     flaky_request = watch.charges[ctx.flaky][1]
-    if any(request == flaky_request for p, (_, request) in watch.charges.items() if p != ctx.flaky):
+    if not _raised_transient_error(ctx) and any(
+            request == flaky_request for p, (_, request) in watch.charges.items() if p != ctx.flaky):
         raise CheckFailed(f"{ctx.flaky}, the flaky payment, was charged on its first delivery, so nothing was retried: "
                           "keep the handler's `raise TransientError` for a flaky payment on its first attempt "
                           "(record.attributes.approximate_receive_count is the string \"1\" then)", hint=2)
