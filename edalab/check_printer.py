@@ -14,7 +14,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]", "not run": "[dim]·[/]"}
+MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
 LOG_WAIT_EVERY_SECONDS = 10.0  # without a terminal, a wait is reported this often
 
 

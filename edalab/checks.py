@@ -33,6 +33,7 @@ from functools import cached_property
 from botocore.exceptions import ClientError
 
 from edalab import aws, bootstrap
+from edalab.function_logs import log_messages
 from edalab.http_call import HttpReply, http  # noqa: F401 - checks and tests import http from here
 from edalab.labs import Lab
 from edalab.queue_cleanup import remove_messages
@@ -83,19 +84,15 @@ def step(title: str, hint: int | None = None, needs: list | tuple = ()):
 def json_log_lines(logs, function_name: str) -> list[dict]:
     """Every JSON-object line a function logged (all pages), oldest first. Callers filter in
     Python: LocalStack's filter-log-events ignores filterPattern."""
-    lines, kwargs = [], {}
-    while True:
-        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}", **kwargs)
-        for event in page["events"]:
-            try:
-                line = json.loads(event["message"])
-            except ValueError:
-                continue
-            if isinstance(line, dict):
-                lines.append(line)
-        if not page.get("nextToken"):
-            return lines
-        kwargs = {"nextToken": page["nextToken"]}
+    lines = []
+    for message in log_messages(logs, function_name):
+        try:
+            line = json.loads(message)
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines
 
 
 class CheckContext:

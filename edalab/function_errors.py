@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from edalab import aws, settings
 from edalab.bootstrap import CloudFormationLoader, Stack
+from edalab.function_logs import log_messages
 
 # a frame of a Python stack trace: File "<path>", line N, in <function>
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
@@ -93,18 +94,15 @@ def errors_since(stack: Stack, endpoint: str, since_ms: int, expected: frozenset
 
 
 def _last_error(logs, function: str, since_ms: int, expected: frozenset[str]) -> tuple[str, str, list[str]] | None:
-    last, kwargs, messages = None, {}, []
-    while True:
-        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", startTime=since_ms, **kwargs)
-        messages += [event["message"] for event in page["events"]]
-        if not page.get("nextToken"):
-            break
-        kwargs = {"nextToken": page["nextToken"]}
-    for record in log_records(messages):
-        parsed = parse_error(record)
-        if parsed is not None and parsed[0].rsplit(".", 1)[-1] not in expected:
-            last = parsed
-    return last
+    unexpected = [e for e in logged_errors(logs, function, since_ms) if e[0].rsplit(".", 1)[-1] not in expected]
+    return unexpected[-1] if unexpected else None
+
+
+def logged_errors(logs, function: str, since_ms: int) -> list[tuple[str, str, list[str]]]:
+    """Every error the function logged at or after `since_ms`, oldest first, each as
+    (error type, message, trace lines)."""
+    parsed = (parse_error(record) for record in log_records(log_messages(logs, function, since_ms)))
+    return [error for error in parsed if error is not None]
 
 
 def log_records(messages: list[str]) -> list[str]:

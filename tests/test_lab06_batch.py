@@ -13,7 +13,7 @@ import pytest
 from edalab import bootstrap, labs
 from edalab.check_run import run_check
 from edalab.waiting import wait_for
-from support import FAST_PARAMETERS, create_queue, deploy_lab, deploy_near_miss, queue_depth
+from support import FAST_PARAMETERS, assert_near_miss_fails, create_queue, deploy_lab, deploy_near_miss, queue_depth
 
 
 @pytest.fixture(scope="module")
@@ -126,17 +126,10 @@ def test_the_check_fails_a_near_miss_at_the_rule_it_breaks(payments, tmp_path, n
     engine, _ = payments
     lab = labs.find("06")
     edits, failing_step, named, hint = NEAR_MISSES[near_miss]
-    deploy_near_miss(lab, engine.endpoint, tmp_path, {PROCESSOR: edits})
     try:
-        report = run_check(lab, engine.endpoint)
+        assert_near_miss_fails(lab, engine.endpoint, tmp_path, {PROCESSOR: edits}, failing_step, named, hint)
     finally:
         deploy_lab(lab, engine.endpoint, solution=True)
-    failure = report.first_failure
-    assert failure is not None and failure.title.startswith(failing_step), report.results
-    for words in named:
-        assert words in failure.message, failure.message
-    assert failure.hint == hint
-    assert report.cleanup_problems == []
 
 
 def test_a_typo_in_the_handler_fails_fast_naming_the_error_and_the_payments(payments, tmp_path):

@@ -62,15 +62,8 @@ def _in_queue(ctx, output="PaymentsQueueUrl"):
 def _raised_transient_error(ctx) -> bool:
     """Whether an invocation since the batch was sent failed as a whole with TransientError
     (a handler that raises it instead of reporting the record in batchItemFailures)."""
-    logs, kwargs = ctx.client("logs"), {}
-    group = f"/aws/lambda/{ctx.output('FunctionName')}"
-    while True:
-        page = logs.filter_log_events(logGroupName=group, startTime=ctx.sent_at_ms, **kwargs)
-        if any("TransientError" in event["message"] and "[ERROR]" in event["message"] for event in page["events"]):
-            return True
-        if not page.get("nextToken"):
-            return False
-        kwargs = {"nextToken": page["nextToken"]}
+    errors = function_errors.logged_errors(ctx.client("logs"), ctx.output("FunctionName"), ctx.sent_at_ms)
+    return any(error_type == "TransientError" for error_type, _, _ in errors)
 
 
 def _names(payments):

@@ -1,0 +1,19 @@
+"""Every message a Lambda function logged, read through all pages of its log group.
+
+Why this exists: the checks read functions' logs in several ways (their JSON lines, the
+errors they logged since a step began), and each needs every page of `filter_log_events`.
+LocalStack ignores `filterPattern`, so callers filter in Python; the paging lives here once.
+"""
+
+from __future__ import annotations
+
+
+def log_messages(logs, function_name: str, since_ms: int | None = None) -> list[str]:
+    """The function's log messages (at or after `since_ms` when given), oldest first."""
+    messages, kwargs = [], {} if since_ms is None else {"startTime": since_ms}
+    while True:
+        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}", **kwargs)
+        messages += [event["message"] for event in page["events"]]
+        if not page.get("nextToken"):
+            return messages
+        kwargs["nextToken"] = page["nextToken"]
