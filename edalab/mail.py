@@ -1,7 +1,7 @@
 """The local inbox: email the engine sent (SNS email subscriptions, SES), read back.
 
 Why this exists: lab alarms notify an SNS topic with an email subscription, and the learner
-should be able to open that email. With the host engine, our mail relay (plugins/mail_relay.py)
+should be able to open that email. With the host engine, our mail relay (plugins/ses/mail_relay.py)
 delivers every email over SMTP into a Maildir under the state folder (`.edalab/mail/`), which
 any mail client can open (`mutt -f .edalab/mail`) and which `make mail` lists. A container
 engine has no relay, so there the inbox falls back to LocalStack's own record of sent email

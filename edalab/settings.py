@@ -116,7 +116,7 @@ def engine_settings(gateway_port: int) -> dict[str, str]:
 
 
 def host_engine_settings(gateway_port: int, state: Path) -> dict[str, str]:
-    """Settings for LocalStack run as a local process with this project's two plugins."""
+    """Settings for LocalStack run as a local process with this project's plugins."""
     return {
         **engine_settings(gateway_port),
         "OVERRIDE_IN_DOCKER": "0",  # the machine may itself be a container; use host paths
@@ -125,4 +125,16 @@ def host_engine_settings(gateway_port: int, state: Path) -> dict[str, str]:
         "LAMBDA_RUNTIME_EXECUTOR": "local",
         "PROVIDER_OVERRIDE_DYNAMODB": "moto",
         "DNS_ADDRESS": "0",  # LocalStack's DNS server would want port 53
+        **_our_providers(),
     }
+
+
+# Services whose provider is ours (edalab/plugins/<service>/provider.py): LocalStack's own with
+# the behaviour AWS documents added. EDALAB_STOCK_SERVICES=logs,… keeps LocalStack's instead.
+OUR_PROVIDERS = ("logs", "cloudwatch", "events")
+
+
+def _our_providers() -> dict[str, str]:
+    from edalab.plugins import uses_stock
+
+    return {f"PROVIDER_OVERRIDE_{name.upper()}": "edalab" for name in OUR_PROVIDERS if not uses_stock(name)}

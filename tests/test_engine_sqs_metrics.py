@@ -1,6 +1,6 @@
 """SQS's per-message CloudWatch metrics read back exactly, whether coalesced (host engine) or not.
 
-The host engine sends these metrics once a second (edalab.plugins.sqs_metrics) instead of once
+The host engine sends these metrics once a second (edalab.plugins.sqs.metric_coalescer) instead of once
 per message; the sums, counts, minimums and maximums a learner reads must not change.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edalab.plugins.sqs_metrics import MetricCoalescer
+from edalab.plugins.sqs.metric_coalescer import MetricCoalescer
 from edalab.waiting import wait_for
 from support import create_queue, receive_all
 

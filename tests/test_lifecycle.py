@@ -19,7 +19,7 @@ from edalab import aws, inventory, settings
 from edalab.bootstrap import stack_outputs
 from edalab.checks import http
 from edalab.engine.host import HostEngine
-from edalab.plugins.function_process import is_running
+from edalab.plugins.lambda_.function_process import is_running
 from edalab.waiting import wait_for
 from support import free_port, queue_depth
 

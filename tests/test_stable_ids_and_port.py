@@ -18,7 +18,7 @@ from edalab import aws, labs, settings
 from edalab.bootstrap import stack_outputs
 from edalab.checks import http
 from edalab.engine.host import HostEngine
-from edalab.plugins.function_process import is_running
+from edalab.plugins.lambda_.function_process import is_running
 from support import free_port
 
 FIXED_API_IDS = {"edalab-00-welcome": "edalab-welcome", "edalab-01-s3-crud-api": "edalab-items"}

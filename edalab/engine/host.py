@@ -24,7 +24,7 @@ import psutil
 
 from edalab import settings
 from edalab.engine.health import EngineNotHealthy, is_healthy, wait_healthy
-from edalab.plugins.function_process import is_running
+from edalab.plugins.lambda_.function_process import is_running
 
 STOP_GRACE_SECONDS = 2.0  # LocalStack often ignores SIGTERM once a Lambda ran; its state is in memory anyway
 STOP_TOTAL_SECONDS = 10.0
@@ -146,7 +146,7 @@ class HostEngine:
         for entry in self._functions_dir.iterdir():
             try:
                 proc = psutil.Process(int(entry.name))
-                if "edalab.plugins.function_bootstrap" in " ".join(proc.cmdline()):
+                if "edalab.plugins.lambda_.function_bootstrap" in " ".join(proc.cmdline()):
                     os.killpg(proc.pid, signal.SIGKILL)
                     killed += 1
             except (ValueError, psutil.Error, ProcessLookupError, PermissionError):

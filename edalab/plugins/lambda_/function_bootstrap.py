@@ -22,7 +22,7 @@ def _exit_when_engine_goes() -> None:
 
 def main() -> None:
     if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m edalab.plugins.function_bootstrap <handler>\n")
+        sys.stderr.write("usage: python -m edalab.plugins.lambda_.function_bootstrap <handler>\n")
         raise SystemExit(2)
     threading.Thread(target=_exit_when_engine_goes, name="engine-watch", daemon=True).start()
     from awslambdaric.__main__ import main as run_runtime_client

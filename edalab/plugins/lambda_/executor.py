@@ -30,8 +30,8 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
-from edalab.plugins.function_process import FunctionProcess
-from edalab.plugins.runtime_api import Event, Outcome, RuntimeApi, error_body
+from edalab.plugins.lambda_.function_process import FunctionProcess
+from edalab.plugins.lambda_.runtime_api import Event, Outcome, RuntimeApi, error_body
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._api.expect_restart()
         started = time.monotonic()
         self._process = FunctionProcess(
-            [sys.executable, "-m", "edalab.plugins.function_bootstrap", self.function_version.config.handler],
+            [sys.executable, "-m", "edalab.plugins.lambda_.function_bootstrap", self.function_version.config.handler],
             env=self._env,
             cwd=self._code_dir(),
             pid_dir=_pid_dir(),

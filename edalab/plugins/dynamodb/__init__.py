@@ -1,0 +1,1 @@
+"""DynamoDB: served by the moto library in-process instead of a downloaded DynamoDB Local."""

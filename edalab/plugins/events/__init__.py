@@ -1,0 +1,2 @@
+"""EventBridge: archives and replays, target dead-letter queues and input transformers, as AWS
+documents them."""

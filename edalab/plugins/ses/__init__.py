@@ -1,0 +1,1 @@
+"""SES: the mail relay that delivers what SES (and SNS email) sends into a local Maildir."""

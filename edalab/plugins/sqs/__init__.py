@@ -1,0 +1,1 @@
+"""SQS: the queue metrics LocalStack publishes, made cheap and complete."""
