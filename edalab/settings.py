@@ -112,6 +112,7 @@ def engine_settings(gateway_port: int) -> dict[str, str]:
         "LAMBDA_RETRY_BASE_DELAY": ASYNC_RETRY_BASE_DELAY_SEC,
         "DISABLE_EVENTS": "1",  # no analytics calls home
         "SKIP_SSL_CERT_DOWNLOAD": "1",
+        **_our_providers(),
     }
 
 
@@ -125,12 +126,12 @@ def host_engine_settings(gateway_port: int, state: Path) -> dict[str, str]:
         "LAMBDA_RUNTIME_EXECUTOR": "local",
         "PROVIDER_OVERRIDE_DYNAMODB": "moto",
         "DNS_ADDRESS": "0",  # LocalStack's DNS server would want port 53
-        **_our_providers(),
     }
 
 
 # Services whose provider is ours (edalab/plugins/<service>/provider.py): LocalStack's own with
-# the behaviour AWS documents added. EDALAB_STOCK_SERVICES=logs,… keeps LocalStack's instead.
+# the behaviour AWS documents added. Both modes select them (the container's boot hook registers
+# the plugins, scripts/container-boot.sh). EDALAB_STOCK_SERVICES=logs,… keeps LocalStack's.
 OUR_PROVIDERS = ("logs", "cloudwatch", "events")
 
 

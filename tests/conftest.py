@@ -45,6 +45,10 @@ def _container_engine() -> Iterator[Engine]:
 
     container = LocalStackContainer(image=os.environ.get("LOCALSTACK_IMAGE", settings.CONTAINER_IMAGE))
     container.with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
+    # as docker-compose.yml does: our engine plugins, registered before LocalStack starts
+    container.with_volume_mapping(str(settings.REPO_ROOT), "/opt/edalab", "ro")
+    container.with_volume_mapping(str(settings.REPO_ROOT / "scripts" / "container-boot.sh"),
+                                  "/etc/localstack/init/boot.d/edalab-plugins.sh", "ro")
     for name, value in settings.engine_settings(4566).items():
         if name != "GATEWAY_LISTEN":
             container.with_env(name, value)

@@ -42,6 +42,40 @@ def test_the_ready_hook_runs_the_same_bootstrap():
     assert any(m.endswith("/etc/localstack/init/ready.d/edalab-bootstrap.sh:ro") for m in mounts)
 
 
+def test_the_boot_hook_registers_the_engine_plugins_with_another_python(tmp_path):
+    """The container's LocalStack must load the same plugins as the host engine. The boot hook
+    runs `edalab.plugin_install` on the image's Python; here it writes into an empty folder,
+    and a fresh interpreter that has only that folder on its path finds every entry point
+    pyproject.toml declares, and imports one of our providers through it."""
+    import subprocess
+    import sys
+    import tomllib
+
+    hook = (settings.REPO_ROOT / "scripts" / "container-boot.sh").read_text()
+    assert "python -m edalab.plugin_install" in hook
+    assert any(m.endswith("/etc/localstack/init/boot.d/edalab-plugins.sh:ro") for m in _service()["volumes"])
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    subprocess.run([sys.executable, "-m", "edalab.plugin_install", "--site", str(site)], check=True,
+                   cwd=tmp_path, capture_output=True)
+    probe = (
+        "import importlib.metadata as md, json, site, sys\n"
+        f"site.addsitedir({str(site)!r})\n"
+        f"dist = next(md.distributions(path=[{str(site)!r}]))\n"
+        "print(json.dumps(sorted([e.group, e.name, e.value] for e in dist.entry_points)))\n"
+        "import edalab.plugins; print(edalab.plugins.__file__)\n"
+    )
+    # -S: no site-packages of ours, so only the written .pth can make edalab importable
+    out = subprocess.run([sys.executable, "-S", "-c", probe], check=True, capture_output=True,
+                         text=True, cwd=tmp_path).stdout.splitlines()
+    declared = tomllib.loads((settings.REPO_ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    expected = sorted([group, name, target] for group, points in declared.items() for name, target in points.items())
+    found = [e for e in json.loads(out[0]) if e[0] != "console_scripts"]
+    assert found == expected
+    assert out[1].startswith(str(settings.REPO_ROOT / "edalab"))
+
+
 @pytest.mark.container
 def test_pinned_image_runs_a_lambda_in_a_container():
     if not docker_engine_answers():
