@@ -177,12 +177,12 @@ def metric_stat_series(account_id: str, region: str, query: dict, start: datetim
     return MetricSeries(points=points, period=period, label=metric.get("MetricName") or query["Id"])
 
 
-def _validate(queries: list[dict]) -> None:
+def _validate(queries: list[dict], strict_ids: bool) -> None:
     seen = set()
     for number, query in enumerate(queries, start=1):
         where = f"MetricDataQueries.member.{number}"
         query_id = query.get("Id") or ""
-        if not METRIC_ID.match(query_id):
+        if not query_id or (strict_ids and not METRIC_ID.match(query_id)):
             raise MetricQueryError(
                 f"The value {query_id} for parameter {where}.Id is not valid: "
                 "it must start with a lowercase letter and hold only letters, digits and underscores."
@@ -211,14 +211,15 @@ def _label_differences(queries: list[dict]) -> list[str]:
 
 def metric_data_results(
     account_id: str, region: str, queries: list[dict], start: datetime, end: datetime,
-    scan_by: str = "TimestampDescending",
+    scan_by: str = "TimestampDescending", strict_ids: bool = True,
 ) -> list[dict]:
     """The `MetricDataResults` GetMetricData answers for these queries (dicts shaped as the API's
     MetricDataQuery), one result per returned series, ReturnData honoured, newest first unless
-    scan_by is "TimestampAscending". Raises MetricQueryError for a query AWS would refuse."""
+    scan_by is "TimestampAscending". Raises MetricQueryError for a query AWS would refuse.
+    `strict_ids=False` accepts any non-empty Id (LocalStack's own alarm scheduler uses alarm names)."""
     if unix(start) >= unix(end):
         raise MetricQueryError("The parameter StartTime must be less than the parameter EndTime.")
-    _validate(queries)
+    _validate(queries, strict_ids)
     metrics = {
         q["Id"]: metric_stat_series(account_id, region, q, start, end) for q in queries if q.get("MetricStat")
     }

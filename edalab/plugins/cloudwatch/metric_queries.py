@@ -79,6 +79,7 @@ class MetricQueries:
             results = metric_data_results(
                 context.account_id, context.region, [dict(q) for q in metric_data_queries],
                 start_time, end_time, scan_by or "TimestampDescending",
+                strict_ids=not context.is_internal_call,  # LocalStack's alarm scheduler uses alarm names as Ids
             )
         except MetricQueryError as error:
             raise ValidationException(str(error)) from None
