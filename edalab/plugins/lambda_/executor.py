@@ -14,6 +14,7 @@ engine's own interpreter (see the README for what that means for dependencies).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -42,6 +43,14 @@ _LIVENESS_SLICE = 0.1
 # Variables of the engine's host environment that a function may see; everything else
 # (LocalStack's own configuration, the user's shell) stays out.
 _HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+
+@dataclasses.dataclass
+class MeasuredInvocationResult(InvocationResult):
+    """An invocation's result with the duration its REPORT line shows (read by `metrics` for
+    Lambda's `Duration` metric; None when the function never ran, e.g. its init failed)."""
+
+    duration_ms: float | None = None
 
 
 def _pid_dir() -> Path | None:
@@ -203,7 +212,9 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             self._process.kill()
 
         logs = before + self._log_frame(request_id, during + tail, duration_ms, memory_mb, init_ms)
-        return InvocationResult(request_id, result_body, is_error=is_error, logs=logs)
+        return MeasuredInvocationResult(
+            request_id, result_body, is_error=is_error, logs=logs, duration_ms=round(duration_ms, 2)
+        )
 
     def _log_frame(
         self, request_id: str, body: str, duration_ms: float, memory_mb: int, init_ms: float | None
