@@ -55,6 +55,7 @@ from edalab.plugins.cloudwatch.metric_data import (
 )
 
 MAX_DATAPOINTS_PER_STATISTICS_CALL = 1440
+DEFAULT_MAX_DATAPOINTS = 100_800
 LIST_METRICS_PAGE = 500
 LISTED_FOR = timedelta(days=14)  # AWS: ListMetrics shows metrics with data in the past two weeks
 RECENTLY_ACTIVE = timedelta(hours=3)  # RecentlyActive=PT3H
@@ -83,11 +84,8 @@ class MetricQueries:
             )
         except MetricQueryError as error:
             raise ValidationException(str(error)) from None
-        if max_datapoints:
-            for result in results:
-                result["Timestamps"] = result["Timestamps"][:max_datapoints]
-                result["Values"] = result["Values"][:max_datapoints]
-        return GetMetricDataOutput(MetricDataResults=results, Messages=[])
+        page, following = _paginate(results, next_token, max_datapoints or DEFAULT_MAX_DATAPOINTS)
+        return GetMetricDataOutput(MetricDataResults=page, NextToken=following, Messages=[])
 
     def get_metric_statistics(
         self,
@@ -146,6 +144,27 @@ class MetricQueries:
             next_token=next_token, page_size=LIST_METRICS_PAGE,
         )
         return ListMetricsOutput(Metrics=page, NextToken=following)
+
+
+def _paginate(results: list[dict], next_token: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """One page of at most `limit` data points, the results taken in order: the NextToken is how
+    many points earlier pages held; a result cut short says PartialData, as AWS does."""
+    try:
+        skip = int(next_token or 0)
+    except ValueError:
+        raise InvalidParameterValueException(f"The value {next_token} for parameter NextToken is not valid.") from None
+    page, seen, taken = [], 0, 0
+    for result in results:
+        size = len(result["Values"])
+        start = min(max(skip - seen, 0), size)
+        end = min(size, start + limit - taken)
+        seen += size
+        cut = dict(result, Timestamps=result["Timestamps"][start:end], Values=result["Values"][start:end])
+        if end < size:
+            cut["StatusCode"] = "PartialData"
+        taken += end - start
+        page.append(cut)
+    return page, (str(skip + taken) if skip + taken < seen else None)
 
 
 def _validate_statistics_request(start_time, end_time, period, statistics, extended_statistics) -> None:
