@@ -22,6 +22,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,6 +37,18 @@ NO_UNIT = "None"  # what AWS calls data put without a Unit; LocalStack stores it
 
 class MetricQueryError(ValueError):
     """A request AWS refuses with a 400 ValidationError; the message says what is wrong."""
+
+
+PERIOD_RULE = "must be 1, 5, 10, 20, 30, or a multiple of 60 (seconds)"
+
+
+def valid_period(period) -> bool:
+    """AWS's periods: high resolution 1, 5, 10, 20 or 30 seconds, otherwise whole minutes."""
+    try:
+        seconds = int(period)
+    except (TypeError, ValueError):
+        return False
+    return seconds in (1, 5, 10, 20, 30) or (seconds > 0 and seconds % 60 == 0)
 
 
 def is_statistic(stat: str) -> bool:
@@ -67,11 +80,14 @@ def metrics_database() -> str:
     return CloudwatchDatabase.METRICS_DB_READ_ONLY
 
 
-def open_store() -> sqlite3.Connection | None:
+def read_store(sql: str, params: list) -> list[tuple]:
+    """The rows of one read-only query of LocalStack's metric store (none before anything was put)."""
     try:
-        return sqlite3.connect(metrics_database(), uri=True, timeout=10)
+        connection = sqlite3.connect(metrics_database(), uri=True, timeout=10)
     except sqlite3.OperationalError:  # nothing was ever put: no database yet
-        return None
+        return []
+    with closing(connection):
+        return connection.execute(sql, params).fetchall()
 
 
 def unix(moment: datetime) -> int:
@@ -137,21 +153,16 @@ def read_buckets(
         where += " AND unit = ?"
         params.append(unit)
     buckets: dict[str | None, dict[int, Samples]] = defaultdict(lambda: defaultdict(Samples))
-    connection = open_store()
-    if connection is None:
-        return {}
-    with connection:
-        for timestamp, row_unit, value in connection.execute(
-            f"SELECT timestamp, unit, value FROM SINGLE_METRICS WHERE {where}", params
-        ):
-            bucket = first + (int(timestamp) - first) // period * period
-            buckets[row_unit or NO_UNIT][bucket].values.append(float(value))
-        for timestamp, row_unit, count, total, low, high in connection.execute(
-            f"SELECT timestamp, unit, sample_count, sum, min, max FROM AGGREGATED_METRICS WHERE {where}", params
-        ):
-            bucket = first + (int(timestamp) - first) // period * period
-            buckets[row_unit or NO_UNIT][bucket].sets.append((float(count), float(total), float(low), float(high)))
-    connection.close()
+    for timestamp, row_unit, value in read_store(
+        f"SELECT timestamp, unit, value FROM SINGLE_METRICS WHERE {where}", params
+    ):
+        bucket = first + (int(timestamp) - first) // period * period
+        buckets[row_unit or NO_UNIT][bucket].values.append(float(value))
+    for timestamp, row_unit, count, total, low, high in read_store(
+        f"SELECT timestamp, unit, sample_count, sum, min, max FROM AGGREGATED_METRICS WHERE {where}", params
+    ):
+        bucket = first + (int(timestamp) - first) // period * period
+        buckets[row_unit or NO_UNIT][bucket].sets.append((float(count), float(total), float(low), float(high)))
     return buckets
 
 
@@ -199,8 +210,8 @@ def _validate(queries: list[dict], strict_ids: bool) -> None:
                 raise MetricQueryError(
                     f"The value {stat_spec.get('Stat')} for parameter {where}.MetricStat.Stat is not valid."
                 )
-            if int(stat_spec.get("Period") or 0) <= 0:
-                raise MetricQueryError(f"The parameter {where}.MetricStat.Period must be a positive number of seconds.")
+            if not valid_period(stat_spec.get("Period")):
+                raise MetricQueryError(f"The parameter {where}.MetricStat.Period {PERIOD_RULE}.")
 
 
 def _label_differences(queries: list[dict]) -> list[str]:

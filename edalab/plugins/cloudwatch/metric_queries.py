@@ -44,14 +44,16 @@ from localstack.utils.collections import PaginatedList
 
 from edalab.plugins.cloudwatch.metric_data import (
     NO_UNIT,
+    PERIOD_RULE,
     PERCENTILE,
     STANDARD_STATISTICS,
     MetricQueryError,
-    open_store,
     dimensions_from_key,
     metric_data_results,
     read_buckets,
+    read_store,
     unix,
+    valid_period,
 )
 
 MAX_DATAPOINTS_PER_STATISTICS_CALL = 1440
@@ -170,6 +172,8 @@ def _paginate(results: list[dict], next_token: str | None, limit: int) -> tuple[
 def _validate_statistics_request(start_time, end_time, period, statistics, extended_statistics) -> None:
     if not unix(start_time) < unix(end_time):
         raise InvalidParameterValueException("The parameter StartTime must be less than the parameter EndTime.")
+    if not valid_period(period):
+        raise InvalidParameterValueException(f"The parameter Period {PERIOD_RULE}.")
     if not statistics and not extended_statistics:
         raise InvalidParameterCombinationException(
             "Must specify either Statistics or ExtendedStatistics, but not both."
@@ -204,19 +208,14 @@ def _stored_metrics(account_id: str, region: str, namespace, metric_name, since:
     if metric_name:
         where += " AND metric_name = ?"
         params.append(metric_name)
-    connection = open_store()
-    if connection is None:
-        return []
-    with connection:
-        rows = connection.execute(
-            f"""SELECT namespace, metric_name, dimensions, MAX(timestamp) AS latest FROM (
-                    SELECT namespace, metric_name, dimensions, timestamp FROM SINGLE_METRICS WHERE {where}
-                    UNION ALL
-                    SELECT namespace, metric_name, dimensions, timestamp FROM AGGREGATED_METRICS WHERE {where})
-                GROUP BY namespace, metric_name, dimensions ORDER BY latest DESC""",
-            params * 2,
-        ).fetchall()
-    connection.close()
+    rows = read_store(
+        f"""SELECT namespace, metric_name, dimensions, MAX(timestamp) AS latest FROM (
+                SELECT namespace, metric_name, dimensions, timestamp FROM SINGLE_METRICS WHERE {where}
+                UNION ALL
+                SELECT namespace, metric_name, dimensions, timestamp FROM AGGREGATED_METRICS WHERE {where})
+            GROUP BY namespace, metric_name, dimensions ORDER BY latest DESC""",
+        params * 2,
+    )
     return [
         {"Namespace": ns, "MetricName": name, "Dimensions": dimensions_from_key(dims)}
         for ns, name, dims, _ in rows
