@@ -25,6 +25,8 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
+from edalab.plugins import uses_stock
+
 ARCHIVE_NAME_LIMIT = 48  # AWS: 1-48 characters of [.-_A-Za-z0-9]
 
 
@@ -116,6 +118,10 @@ class EventsArchiveProviderPlugin(CloudFormationResourceProviderPlugin):
 
     def __init__(self):
         self.factory: type[ResourceProvider] | None = None
+
+    def should_load(self) -> bool:
+        """EDALAB_STOCK_SERVICES=events: LocalStack's own (missing) support for the type."""
+        return not uses_stock("events")
 
     def load(self):
         self.factory = EventsArchiveProvider
