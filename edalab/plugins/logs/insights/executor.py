@@ -73,9 +73,34 @@ def sort_rows(rows: list, keys: tuple[s.SortKey, ...], compiler: Compiler) -> li
     return rows
 
 
+_PLAIN_TEXT = re.compile(r"[ -~]+")  # printable ASCII: JSON writes it as it is
+
+
+def required_texts(plan: s.QueryPlan) -> list[str]:
+    """Texts an event's message must contain to pass the query's first `filter`: the string of
+    each `field = "text"` / `field like "text"` it requires (joined by `and`). Events without
+    them are skipped before their JSON is parsed; the filter itself still decides the rest."""
+    first = plan.commands[0] if plan.commands else None
+    if not isinstance(first, s.Filter):
+        return []
+    needles = []
+
+    def visit(node) -> None:
+        if isinstance(node, s.Binary) and node.operator == "and":
+            visit(node.left)
+            visit(node.right)
+        elif (isinstance(node, s.Binary) and node.operator in ("=", "like") and isinstance(node.left, s.Field)
+              and (node.left.name == "@message" or node.left.name[0] != "@") and isinstance(node.right, s.Literal)
+              and isinstance(node.right.value, str) and _PLAIN_TEXT.fullmatch(node.right.value)
+              and not any(c in node.right.value for c in '"\\/')):
+            needles.append(node.right.value)
+    visit(first.condition)
+    return needles
+
+
 def scan(sources: list[LogSource], start_ms: int | None, end_ms: int | None, outcome: QueryOutcome,
-         stop=lambda: False) -> list[EventRecord]:
-    records = []
+         stop=lambda: False, needles: list[str] = ()) -> list[EventRecord]:
+    records, scanned = [], 0
     for source in sources:
         for stream_name, stream in list(source.streams.items()):
             if stop():
@@ -83,9 +108,12 @@ def scan(sources: list[LogSource], start_ms: int | None, end_ms: int | None, out
             for event in list(stream.events):
                 stamp = event.timestamp
                 if (start_ms is None or stamp >= start_ms) and (end_ms is None or stamp <= end_ms):
-                    records.append(EventRecord(event, stream_name, source.log))
-                    outcome.bytes_scanned += len(event.message)
-    outcome.records_scanned = len(records)
+                    scanned += 1
+                    message = event.message
+                    outcome.bytes_scanned += len(message)
+                    if not needles or all(needle in message for needle in needles):
+                        records.append(EventRecord(event, stream_name, source.log))
+    outcome.records_scanned = scanned
     return records
 
 
@@ -93,7 +121,7 @@ def run(plan: s.QueryPlan, sources: list[LogSource], start_ms: int | None, end_m
         limit: int | None = None, stop=lambda: False) -> QueryOutcome:
     """Runs `plan` over the events of `sources` between the two times (inclusive)."""
     outcome = QueryOutcome(rows=[])
-    rows: list = scan(sources, start_ms, end_ms, outcome, stop)
+    rows: list = scan(sources, start_ms, end_ms, outcome, stop, required_texts(plan))
     if not plan.has_stats:
         rows.sort(key=lambda record: record.event.timestamp, reverse=True)
     compiler = Compiler()

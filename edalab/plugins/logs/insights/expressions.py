@@ -24,7 +24,10 @@ _NUMBER = re.compile(r"\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 def as_number(value):
     """The value as a number, or None when it does not read as one (text, booleans, missing)."""
-    if isinstance(value, bool) or value is None:
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if kind is bool or value is None:
         return None
     if isinstance(value, (int, float)):
         return value
@@ -73,6 +76,32 @@ def compare(op: str, left, right) -> bool:
     if op == "!=":
         return a != b
     return _ORDER[op](a, b)
+
+
+def _compare_to_constant(op: str, left: Evaluator, constant) -> Evaluator:
+    """`compare` with the constant side read once: text constants compare text, number constants
+    numbers (falling back to `compare` for the rare value that is not a number)."""
+    test = {"=": operator.eq, "!=": operator.ne, **_ORDER}[op]
+    number = as_number(constant)
+    if number is None:
+        text = as_text(constant)
+
+        def against_text(row) -> bool:
+            value = left(row)
+            if value is None:
+                return False
+            if type(value) is str:  # a text constant compares as text, whatever the value reads as
+                return test(value, text)
+            return compare(op, value, constant)
+        return against_text
+
+    def against_number(row) -> bool:
+        value = left(row)
+        if value is None:
+            return False
+        found = as_number(value)
+        return test(found, number) if found is not None else compare(op, value, constant)
+    return against_number
 
 
 def _arithmetic(op: str, left, right):
@@ -196,8 +225,7 @@ class Compiler:
             return lambda row: truthy(left(row)) or truthy(right(row))
         if op in ("=", "!=", "<", "<=", ">", ">="):
             if isinstance(node.right, s.Literal):  # the usual `level = "ERROR"`: the right side once
-                constant = node.right.value
-                return lambda row: compare(op, left(row), constant)
+                return _compare_to_constant(op, left, node.right.value)
             return lambda row: compare(op, left(row), right(row))
         return lambda row: _arithmetic(op, left(row), right(row))
 
@@ -220,7 +248,11 @@ class Compiler:
             period = node.args[0].millis if node.args and isinstance(node.args[0], s.Duration) else None
             if period is None:
                 raise ValueError("bin needs a period such as bin(5m)")
-            return lambda row: _bin(row.get("@timestamp"), period)
+
+            def binned(row):
+                stamp = row.timestamp_ms() if hasattr(row, "timestamp_ms") else as_number(row.get("@timestamp"))
+                return None if stamp is None else Millis(stamp - stamp % period)
+            return binned
         function = FUNCTIONS[node.name]
         args = [self.compile(arg) for arg in node.args]
         if len(args) == 1:

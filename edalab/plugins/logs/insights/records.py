@@ -30,6 +30,21 @@ class Millis(int):
         return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{int(self) % 1000:03d}"
 
 
+_scan_json = json.JSONDecoder().scan_once  # the C scanner json.loads uses, without its two whitespace regexes
+
+
+def parse_json_object(message: str) -> dict | None:
+    """The message as a JSON object, or None when it is not exactly one."""
+    start = len(message) - len(message.lstrip()) if message[:1] != "{" else 0
+    try:
+        parsed, end = _scan_json(message, start)
+    except (StopIteration, ValueError):
+        return None
+    if end != len(message) and message[end:].strip():
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def lambda_fields(message: str) -> dict | None:
     """The fields AWS discovers in Lambda's own START/END/REPORT lines, or None for other lines."""
     kind = message[:6].rstrip()
@@ -72,21 +87,20 @@ class EventRecord:
             message = self.event.message
             parsed = None
             if message[:1] == "{" or message.lstrip()[:1] == "{":
-                try:
-                    parsed = json.loads(message)
-                except ValueError:
-                    parsed = None
-                if not isinstance(parsed, dict):
-                    parsed = None
+                parsed = parse_json_object(message)
             elif message[:1] in "SER":
                 parsed = lambda_fields(message)
             self._json = parsed
         return self._json
 
+    def timestamp_ms(self) -> int:
+        return self.event.timestamp
+
     def get(self, name: str):
-        if self.extra is not None and name in self.extra:
-            return self.extra[name]
-        if name[:1] == "@":
+        extra = self.extra
+        if extra is not None and name in extra:
+            return extra[name]
+        if name[0] == "@":
             if name == "@timestamp":
                 return Millis(self.event.timestamp)
             if name == "@message":
@@ -99,7 +113,9 @@ class EventRecord:
                 return Millis(self.event.ingestion_time)
             if name == "@ptr":
                 return self.pointer()
-        discovered = self._discovered()
+        discovered = self._json
+        if discovered is _MISSING:
+            discovered = self._discovered()
         if discovered is None:
             return None
         value = discovered.get(name, _MISSING)
