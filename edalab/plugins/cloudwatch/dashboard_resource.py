@@ -5,7 +5,8 @@ reports CREATE_COMPLETE through its unsupported-type fallback, with physical id 
 dashboard exists. This provider follows LocalStack's own pattern (a ResourceProvider with
 create/read/update/delete, and a plugin whose `load()` sets the factory) and calls PutDashboard,
 so the body is validated as AWS does (a bad body fails the stack with AWS's reason).
-Ref returns the dashboard's name, as on AWS; the type has no GetAtt attributes.
+Ref returns the dashboard's name, as on AWS; the type has no GetAtt attributes. With
+EDALAB_STOCK_SERVICES=cloudwatch the plugin does not load, so the stock behaviour can be shown.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ class CloudWatchDashboardProviderPlugin(CloudFormationResourceProviderPlugin):
 
     def __init__(self):
         self.factory: type[ResourceProvider] | None = None
+
+    def should_load(self) -> bool:
+        """With EDALAB_STOCK_SERVICES=cloudwatch the type falls back to LocalStack's stand-in."""
+        from edalab.plugins import uses_stock
+
+        return not uses_stock("cloudwatch")
 
     def load(self):
         self.factory = CloudWatchDashboardProvider
