@@ -36,6 +36,17 @@ AWS_SAMPLE_QUERIES = [
     'filter @type = "REPORT" and @maxMemoryUsed=@memorySize\n| stats\n    count_distinct(@requestId)\n    by bin(30m)',
     "filter @message like /(?i)(Exception|error|fail)/\n| fields @timestamp, @message\n| sort @timestamp desc\n| limit 50",
     'fields @timestamp, @message\n# only the failures\n| filter level = "ERROR" | dedup reason',
+    # the EKS workshop's Insights scenarios (aws-samples), run there against AWS
+    "fields @logStream, @timestamp, @message\n| filter @logStream like /^cloud-controller/\n"
+    "| filter @message not like 'Skip putting node'\n| sort @timestamp asc\n| limit 50",
+    'fields @timestamp, @message\n| sort @timestamp desc\n| limit 100\n| filter objectRef.resource="secrets" and verb in'
+    ' ["get", "watch", "list"] and responseStatus.code="401"\n| stats count() by bin(1m)',
+    'fields @timestamp, @message, sourceIPs.0\n| filter user.username="system:anonymous" and responseStatus.code in'
+    ' ["401", "403"]',
+    "fields @logStream, @timestamp, @message\n| filter requestURI like /\\/api\\/v1\\/namespaces\\/kube-system\\/configmaps/"
+    '\n| filter objectRef.name = "aws-auth"\n| filter verb like /(create|delete|patch)/',
+    'fields @logStream, @timestamp, @message\n| filter strcontains(user.username,"kubernetes-admin")',
+    "fields @logStream, @timestamp, @message\n| stats count(*) as count by responseStatus.code\n| sort count desc",
 ]
 
 
@@ -234,3 +245,21 @@ def test_malformed_on_a_later_line_names_the_line():
 def test_other_malformed_queries_are_refused(text):
     with pytest.raises(QuerySyntaxError):
         parse_query(text)
+
+
+def test_text_json_escapes_still_matches():
+    """A value JSON writes escaped (`caf\\u00e9`) is still found by `=` (no shortcut on the raw text)."""
+    events = [event(1, {"name": "café", "n": 1}), event(2, {"name": "cafe", "n": 2})]
+    assert [row["n"] for row in rows('filter name = "café" | fields n', events)] == ["1"]
+
+
+def test_not_like_with_single_quotes_and_count_without_arguments():
+    found = rows("filter msg not like 'placed' | stats count() as n")
+    assert found == [{"n": "3"}]
+
+
+def test_a_stopped_query_stops():
+    from edalab.plugins.logs.insights.executor import Cancelled
+
+    with pytest.raises(Cancelled):
+        run(parse_query("fields @message"), [source(ORDERS)], None, None, stop=lambda: True)
