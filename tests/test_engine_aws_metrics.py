@@ -58,73 +58,74 @@ def _report_duration(log_result: str) -> float:
 
 # -- Lambda --------------------------------------------------------------------------------------
 
-def test_duration_is_the_report_lines_duration_per_function_and_per_alias(engine, unique):
-    lam, cloudwatch = engine.client("lambda"), engine.client("cloudwatch")
-    name = f"metrics-duration-{unique}"
+@pytest.fixture
+def probe(engine, unique):
+    """The probe test function, deployed under a unique name and deleted afterwards."""
+    lam = engine.client("lambda")
+    name = f"metrics-{unique}"
     create_function(lam, name, "probe.py")
-    try:
-        response = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": 0.2}), LogType="Tail")
-        reported = _report_duration(response["LogResult"])
-        assert reported >= 200
-
-        duration = wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": name}, 1,
-                                    unit="Milliseconds")
-        assert duration["SampleCount"] == 1
-        assert duration["Sum"] == pytest.approx(reported, abs=0.01)
-        assert duration["Units"] == {"Milliseconds"}
-
-        # an alias's invocations also go under Resource "name:alias" and the version it ran
-        version = lam.publish_version(FunctionName=name)["Version"]
-        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
-        response = lam.invoke(FunctionName=name, Qualifier="live", Payload=json.dumps({"echo": 1}), LogType="Tail")
-        reported_alias = _report_duration(response["LogResult"])
-        by_alias = wait_for_samples(cloudwatch, "AWS/Lambda", "Duration",
-                                    {"FunctionName": name, "Resource": f"{name}:live"}, 1)
-        assert by_alias["Sum"] == pytest.approx(reported_alias, abs=0.01)
-        by_version = wait_for_samples(cloudwatch, "AWS/Lambda", "Duration",
-                                      {"FunctionName": name, "Resource": f"{name}:live", "ExecutedVersion": version}, 1)
-        assert by_version["SampleCount"] == 1
-        assert wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": name}, 2)["SampleCount"] == 2
-    finally:
-        lam.delete_function(FunctionName=name)
+    yield name
+    lam.delete_function(FunctionName=name)
 
 
-def test_an_invocation_refused_for_concurrency_is_a_throttle_not_an_invocation(engine, unique):
+def test_duration_is_the_report_lines_duration_per_function_and_per_alias(engine, probe):
     lam, cloudwatch = engine.client("lambda"), engine.client("cloudwatch")
-    name = f"metrics-throttle-{unique}"
-    create_function(lam, name, "probe.py")
-    try:
-        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
-        refusals = 0  # the client retries a throttled call, and each attempt is throttled again
-        for _ in range(2):
-            with pytest.raises(lam.exceptions.TooManyRequestsException) as refused:
-                lam.invoke(FunctionName=name, Payload=json.dumps({"echo": 1}))
-            refusals += refused.value.response["ResponseMetadata"]["RetryAttempts"] + 1
+    response = lam.invoke(FunctionName=probe, Payload=json.dumps({"sleep": 0.2}), LogType="Tail")
+    reported = _report_duration(response["LogResult"])
+    assert reported >= 200
 
-        throttles = wait_for_samples(cloudwatch, "AWS/Lambda", "Throttles", {"FunctionName": name}, refusals)
-        assert (throttles["Sum"], throttles["Units"]) == (refusals, {"Count"})
-        assert points(cloudwatch, "AWS/Lambda", "Invocations", {"FunctionName": name}) == []
-        assert points(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": name}) == []
-    finally:
-        lam.delete_function(FunctionName=name)
+    duration = wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": probe}, 1, unit="Milliseconds")
+    assert duration["SampleCount"] == 1
+    assert duration["Sum"] == pytest.approx(reported, abs=0.01)
+    assert duration["Units"] == {"Milliseconds"}
+
+    # an alias's invocations also go under Resource "name:alias", and with the version it ran
+    version = lam.publish_version(FunctionName=probe)["Version"]
+    lam.create_alias(FunctionName=probe, Name="live", FunctionVersion=version)
+    response = lam.invoke(FunctionName=probe, Qualifier="live", Payload=json.dumps({"echo": 1}), LogType="Tail")
+    reported_alias = _report_duration(response["LogResult"])
+    alias = {"FunctionName": probe, "Resource": f"{probe}:live"}
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", alias, 1)["Sum"] == pytest.approx(reported_alias, abs=0.01)
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", {**alias, "ExecutedVersion": version}, 1)["SampleCount"] == 1
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Invocations", alias, 1)["Sum"] == 1
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": probe}, 2)["SampleCount"] == 2
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Invocations", {"FunctionName": probe}, 2)["Sum"] == 2
 
 
-def test_concurrent_executions_is_the_most_that_ran_at_once(engine, unique):
+def test_an_error_counts_under_the_function_and_across_all_functions(engine, probe):
     lam, cloudwatch = engine.client("lambda"), engine.client("cloudwatch")
-    name = f"metrics-concurrency-{unique}"
-    create_function(lam, name, "probe.py")
-    try:
-        with ThreadPoolExecutor(3) as pool:  # three at once: three environments, each busy 3 s
-            list(pool.map(lambda _: lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": 3})), range(3)))
+    response = lam.invoke(FunctionName=probe, Payload=json.dumps({"fail": "on purpose"}))
+    assert response["FunctionError"] == "Unhandled"
+    errors = wait_for_samples(cloudwatch, "AWS/Lambda", "Errors", {"FunctionName": probe}, 1)
+    assert (errors["Sum"], errors["Units"]) == (1, {"Count"})
+    assert wait_for_samples(cloudwatch, "AWS/Lambda", "Errors", {}, 1)["Sum"] >= 1
 
-        concurrency = wait_for(
-            lambda: summed(points(cloudwatch, "AWS/Lambda", "ConcurrentExecutions", {"FunctionName": name})),
-            what="ConcurrentExecutions of 3", until=lambda total: total["Maximum"] == 3, timeout=20)
-        assert concurrency["Units"] == {"Count"}
-        account_wide = summed(points(cloudwatch, "AWS/Lambda", "ConcurrentExecutions", {}))
-        assert account_wide["Maximum"] >= 3
-    finally:
-        lam.delete_function(FunctionName=name)
+
+def test_an_invocation_refused_for_concurrency_is_a_throttle_not_an_invocation(engine, probe):
+    lam, cloudwatch = engine.client("lambda"), engine.client("cloudwatch")
+    lam.put_function_concurrency(FunctionName=probe, ReservedConcurrentExecutions=0)
+    refusals = 0  # the client retries a throttled call, and each attempt is throttled again
+    for _ in range(2):
+        with pytest.raises(lam.exceptions.TooManyRequestsException) as refused:
+            lam.invoke(FunctionName=probe, Payload=json.dumps({"echo": 1}))
+        refusals += refused.value.response["ResponseMetadata"]["RetryAttempts"] + 1
+
+    throttles = wait_for_samples(cloudwatch, "AWS/Lambda", "Throttles", {"FunctionName": probe}, refusals)
+    assert (throttles["Sum"], throttles["Units"]) == (refusals, {"Count"})
+    assert points(cloudwatch, "AWS/Lambda", "Invocations", {"FunctionName": probe}) == []
+    assert points(cloudwatch, "AWS/Lambda", "Duration", {"FunctionName": probe}) == []
+
+
+def test_concurrent_executions_is_the_most_that_ran_at_once(engine, probe):
+    lam, cloudwatch = engine.client("lambda"), engine.client("cloudwatch")
+    with ThreadPoolExecutor(3) as pool:  # three at once: three environments, each busy 3 s
+        list(pool.map(lambda _: lam.invoke(FunctionName=probe, Payload=json.dumps({"sleep": 3})), range(3)))
+
+    concurrency = wait_for(
+        lambda: summed(points(cloudwatch, "AWS/Lambda", "ConcurrentExecutions", {"FunctionName": probe})),
+        what="ConcurrentExecutions of 3", until=lambda total: total["Maximum"] == 3, timeout=20)
+    assert concurrency["Units"] == {"Count"}
+    assert summed(points(cloudwatch, "AWS/Lambda", "ConcurrentExecutions", {}))["Maximum"] >= 3
 
 
 # -- SQS -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Lambda's `Duration`, `Throttles` and `ConcurrentExecutions` metrics, as AWS publishes them.
+"""Lambda's invocation metrics (Invocations, Errors, Duration, Throttles, ConcurrentExecutions) as AWS publishes them.
 
 Why this exists: AWS's "Types of metrics for Lambda functions" lists, in namespace AWS/Lambda,
 - `Duration` (Milliseconds): the time the function code spent processing the event, the same
@@ -7,18 +7,20 @@ Why this exists: AWS's "Types of metrics for Lambda functions" lists, in namespa
   concurrency was left (reserved concurrency 0 or used up); they are not `Invocations`;
 - `ConcurrentExecutions` (Count): how many instances are processing events at once, read
   with the Maximum statistic.
-Each is published per function (`FunctionName`), per version or alias invoked
-(`FunctionName` + `Resource` "name:qualifier", and `ExecutedVersion` too for an alias) and
-across all functions (no dimensions). LocalStack's Lambda service publishes only `Invocations`
-and `Errors` (`services/lambda_/invocation/metrics.py`, called from
+Each of them, and `Invocations` and `Errors`, is published per function (`FunctionName`), per
+version or alias invoked (`FunctionName` + `Resource` "name:qualifier", and `ExecutedVersion`
+too for an alias) and across all functions (no dimensions). LocalStack's Lambda service
+publishes only `Invocations` and `Errors`, per function only, with a thread and a PutMetricData
+call per invocation (`services/lambda_/invocation/metrics.py`, called from
 `version_manager.LambdaVersionManager.invoke`).
 
-This start-up hook wraps `LambdaVersionManager.invoke` (throttles and durations; the duration
-is the one our executor measured and printed, `executor.MeasuredInvocationResult`) and
-`ExecutionEnvironment.invoke` (an environment processing an event counts as one concurrent
-execution). Data points go through the shared batcher (`edalab.plugins.metric_batches`);
-concurrency is sampled once a second as the maximum reached in that second, and nothing is
-sent for a second in which nothing ran, as Lambda sends no zeroes.
+This start-up hook wraps `LambdaVersionManager.invoke` (invocations, errors, throttles and
+durations, in place of LocalStack's two publishers; the duration is the one our executor
+measured and printed, `executor.MeasuredInvocationResult`) and `ExecutionEnvironment.invoke`
+(an environment processing an event counts as one concurrent execution). Data points go
+through the shared batcher (`edalab.plugins.metric_batches`); concurrency is sampled once a
+second as the maximum reached in that second, and nothing is sent for a second in which
+nothing ran, as Lambda sends no zeroes.
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ class LambdaMetrics:
         self._add(function_version, invoked_arn, "Throttles", 1, "Count", invoked_at)
 
     def invoked(self, function_version, invoked_arn: str | None, result, invoked_at: datetime) -> None:
+        self._add(function_version, invoked_arn, "Invocations", 1, "Count", invoked_at)
+        if result.is_error:
+            self._add(function_version, invoked_arn, "Errors", 1, "Count", invoked_at)
         duration_ms = getattr(result, "duration_ms", None)
         if duration_ms is not None:
             self._add(function_version, invoked_arn, "Duration", duration_ms, "Milliseconds", invoked_at)
@@ -124,9 +129,14 @@ def _whole_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def _published_above(**_ignored) -> None:
+    """Stands in for LocalStack's per-invocation Invocations / Errors publishers."""
+
+
 def install(metrics: LambdaMetrics) -> None:
     from localstack.aws.api.lambda_ import TooManyRequestsException
     from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+    from localstack.services.lambda_.invocation import version_manager
     from localstack.services.lambda_.invocation.version_manager import LambdaVersionManager
 
     invoke_version = LambdaVersionManager.invoke
@@ -151,13 +161,17 @@ def install(metrics: LambdaMetrics) -> None:
             metrics.concurrency.leave(function_id.account, function_id.region, function_id.function_name)
 
     LambdaVersionManager.invoke = invoke_measured
+    # Invocations and Errors now go out from here, batched and under every dimension set;
+    # LocalStack's own (a thread and a PutMetricData each, FunctionName only) stand aside.
+    version_manager.record_cw_metric_invocation = _published_above
+    version_manager.record_cw_metric_error = _published_above
     ExecutionEnvironment.invoke = invoke_counted
 
 
 @hooks.on_infra_start()
 def start_lambda_metrics():
-    """Publishes Duration, Throttles and ConcurrentExecutions (not with EDALAB_STOCK_SERVICES=lambda)."""
+    """Publishes Lambda's invocation metrics as AWS does (not with EDALAB_STOCK_SERVICES=lambda)."""
     if uses_stock("lambda"):
         return
     install(LambdaMetrics(shared_batcher()))
-    LOG.info("edalab: Lambda publishes Duration, Throttles and ConcurrentExecutions")
+    LOG.info("edalab: Lambda publishes Invocations, Errors, Duration, Throttles and ConcurrentExecutions")
