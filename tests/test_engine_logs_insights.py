@@ -95,7 +95,9 @@ def test_slowest_ten_orders(logs, log_group):
     assert found[0]["order_id"] == "o-2"
     assert found[0]["@timestamp"] == datetime.fromtimestamp((base + 2000) / 1000, UTC).strftime(
         "%Y-%m-%d %H:%M:%S.000")
-    assert all(row["@ptr"] for row in found)
+    record = logs.get_log_record(logRecordPointer=found[0]["@ptr"])["logRecord"]  # the whole event behind @ptr
+    assert json.loads(record["@message"]) == {"order_id": "o-2", "duration_ms": 980}
+    assert record["order_id"] == "o-2" and record["@logStream"] == "orders"
 
 
 def test_parse_on_a_plain_text_line(logs, log_group):

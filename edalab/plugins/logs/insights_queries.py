@@ -10,6 +10,8 @@ What AWS does, and what LocalStack's community provider did instead (it hands th
   the rows (lists of `{field, value}`, values as text, `@timestamp` as `2026-11-24 01:23:45.678`,
   `@ptr` on event rows) and `statistics` (recordsMatched, recordsScanned, bytesScanned).
 - StopQuery cancels a running query (`Cancelled`); DescribeQueries lists recent queries.
+- GetLogRecord gives every field of the event a result row's `@ptr` points at (moto had no
+  GetLogRecord at all).
 moto ignored `filter`, returned only `@ptr` for `stats`, parsed nothing else and never refused a
 query. The language itself lives in `insights/` (parser, executor).
 Only the Logs Insights query language (CWLI) is supported; SQL and PPL are refused.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from localstack.aws.api import RequestContext, handler
 from localstack.aws.api.logs import (
     DescribeQueriesResponse,
+    GetLogRecordResponse,
     GetQueryResultsResponse,
     InvalidParameterException,
     MalformedQueryException,
@@ -37,7 +40,9 @@ from localstack.aws.api.logs import (
 from localstack.services.logs.models import get_moto_logs_backend
 
 from edalab.plugins.logs.insights.executor import Cancelled, LogSource, QueryOutcome, run
+from edalab.plugins.logs.insights.expressions import as_text
 from edalab.plugins.logs.insights.parser import QuerySyntaxError, parse_query
+from edalab.plugins.logs.insights.records import EventRecord, Millis, read_pointer
 
 KEPT_QUERIES = 1000  # per region; AWS keeps results for 7 days, we keep the latest queries
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="edalab-insights")
@@ -153,6 +158,24 @@ class InsightsQueries:
         query.stop_requested.set()
         query.status = "Cancelled"
         return StopQueryResponse(success=True)
+
+    @handler("GetLogRecord")
+    def get_log_record(self, context: RequestContext, log_record_pointer: str, unmask: bool | None = None,
+                       **kwargs) -> GetLogRecordResponse:
+        where = read_pointer(log_record_pointer)
+        if where is None:
+            raise InvalidParameterException("The logRecordPointer is not valid")
+        log, stream_name, event_id = where
+        account, _, group_name = log.partition(":")
+        group = get_moto_logs_backend(account, context.region).groups.get(group_name)
+        stream = group.streams.get(stream_name) if group else None
+        found = next((event for event in (stream.events if stream else []) if event.event_id == event_id), None)
+        if found is None:
+            raise ResourceNotFoundException("The log record does not exist")
+        fields = EventRecord(found, stream_name, log).all_fields()
+        return GetLogRecordResponse(logRecord={
+            name: str(int(value)) if isinstance(value, Millis) else as_text(value)  # epoch ms here, as AWS
+            for name, value in fields.items() if value is not None})
 
     @handler("DescribeQueries")
     def describe_queries(self, context: RequestContext, log_group_name: str | None = None,

@@ -72,6 +72,15 @@ def flatten(value, prefix: str, into: dict) -> None:
         into[prefix] = value
 
 
+def read_pointer(pointer: str) -> tuple[str, str, int] | None:
+    """(`@log`, stream name, event id) of an `@ptr` this module wrote, or None."""
+    try:
+        log, stream, event_id = base64.urlsafe_b64decode(pointer + "=" * (-len(pointer) % 4)).decode().split("\n")
+        return log, stream, int(event_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 class EventRecord:
     """A log event with its fields; `extra` holds what `fields ... as`, `parse` add."""
 
