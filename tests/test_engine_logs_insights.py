@@ -54,7 +54,7 @@ def run_query(logs, query: str, base_ms: int, **where) -> dict:
     answer = wait_for(lambda: logs.get_query_results(queryId=started["queryId"]), what=f"query {query!r} done",
                       timeout=20, until=lambda reply: reply["status"] not in ("Scheduled", "Running"))
     assert answer["status"] == "Complete", answer
-    return answer
+    return {**answer, "queryId": started["queryId"]}
 
 
 def as_dicts(answer: dict) -> list[dict]:
@@ -129,6 +129,8 @@ def test_filter_really_filters_across_log_groups_by_identifier(logs, log_group):
         found = {row["order_id"]: (row["@log"].split(":", 1)[1], row["@logStream"]) for row in as_dicts(answer)}
         assert found == {"o-1": (group, "orders"), "o-3": (other, "payments")}
         assert answer["statistics"]["recordsMatched"] == 2 and answer["statistics"]["recordsScanned"] == 3
+        listed = logs.describe_queries(logGroupName=other)["queries"]
+        assert [(q["queryId"], q["status"]) for q in listed] == [(answer["queryId"], "Complete")]
     finally:
         logs.delete_log_group(logGroupName=other)
 
