@@ -185,12 +185,22 @@ class ArchivesAndReplays:
     def _run_replay(self, replay: Replay, chosen: list[FormattedEvent], region: str, account_id: str) -> None:
         if replay.state == ReplayState.STARTING:
             replay.state = ReplayState.RUNNING
+        try:
+            self._replay_events(replay, chosen, region, account_id)
+        except Exception as error:  # noqa: BLE001 - AWS reports a replay that could not go on as FAILED
+            replay.state, replay.state_reason = ReplayState.FAILED, str(error)[:512]
+            replay.replay_end_time = datetime.now(UTC)
+            return
+        replay.replay_end_time = datetime.now(UTC)
+        replay.state = ReplayState.CANCELLED if replay.state == ReplayState.CANCELLING else ReplayState.COMPLETED
+
+    def _replay_events(self, replay: Replay, chosen: list[FormattedEvent], region: str, account_id: str) -> None:
         store = self.get_store(region, account_id)
         bus = self.get_event_bus(extract_event_bus_name(replay.destination["Arn"]), store)
         only = set(replay.destination.get("FilterArns") or [])
         for archived in chosen:
             if replay.state != ReplayState.RUNNING:
-                break
+                return
             event = copy.deepcopy(archived)
             event["replay-name"] = replay.name
             for rule in list(bus.rules.values()):
@@ -200,8 +210,6 @@ class ArchivesAndReplays:
                     continue  # replays go to rules, never to archives
                 self._process_rules(rule, region, account_id, event, TraceHeader().ensure_root_exists())
             replay.event_last_replayed_time = event_time(archived)
-        replay.replay_end_time = datetime.now(UTC)
-        replay.state = ReplayState.CANCELLED if replay.state == ReplayState.CANCELLING else ReplayState.COMPLETED
 
     @handler("CancelReplay")
     def cancel_replay(self, context: RequestContext, replay_name: ReplayName, **kwargs) -> CancelReplayResponse:
