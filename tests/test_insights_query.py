@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from moto.logs.models import LogEvent
 
-from edalab.plugins.logs.insights.executor import LogSource, natural_key, run
+from edalab.plugins.logs.insights.executor import LogSource, check, natural_key, run
 from edalab.plugins.logs.insights.parser import QuerySyntaxError, parse_query
 from edalab.plugins.logs.insights.records import Millis
 
@@ -245,6 +245,16 @@ def test_malformed_on_a_later_line_names_the_line():
 def test_other_malformed_queries_are_refused(text):
     with pytest.raises(QuerySyntaxError):
         parse_query(text)
+
+
+@pytest.mark.parametrize("text", ["stats pct(ms) by level", "fields bin(level) as t", "stats percentile(ms, x)"])
+def test_queries_whose_functions_cannot_run_are_refused_before_running(text):
+    with pytest.raises(QuerySyntaxError):
+        check(parse_query(text))
+
+
+def test_a_good_query_passes_the_check():
+    check(parse_query('filter level = "ERROR" | stats pct(ms, 95), count(*) by reason, bin(5m) | sort reason'))
 
 
 def test_text_json_escapes_still_matches():

@@ -39,7 +39,7 @@ from localstack.aws.api.logs import (
 )
 from localstack.services.logs.models import get_moto_logs_backend
 
-from edalab.plugins.logs.insights.executor import Cancelled, LogSource, QueryOutcome, run
+from edalab.plugins.logs.insights.executor import Cancelled, LogSource, QueryOutcome, check, run
 from edalab.plugins.logs.insights.expressions import as_text
 from edalab.plugins.logs.insights.parser import QuerySyntaxError, parse_query
 from edalab.plugins.logs.insights.records import EventRecord, Millis, read_pointer
@@ -112,6 +112,7 @@ class InsightsQueries:
             raise InvalidParameterException("endTime must be greater than or equal to startTime")
         try:
             plan = parse_query(query_string)
+            check(plan)
         except QuerySyntaxError as error:
             raise MalformedQueryException(error.message, queryCompileError={
                 "location": {"startCharOffset": error.start, "endCharOffset": error.end},

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from edalab.plugins.logs.insights import syntax as s
 from edalab.plugins.logs.insights.aggregates import accumulator_factory
 from edalab.plugins.logs.insights.expressions import Compiler, as_number, as_text, truthy
+from edalab.plugins.logs.insights.parser import QuerySyntaxError
 from edalab.plugins.logs.insights.records import BUILT_INS, EventRecord
 
 MAX_RESULTS = 10_000  # AWS returns at most 10,000 rows per query
@@ -115,6 +116,16 @@ def scan(sources: list[LogSource], start_ms: int | None, end_ms: int | None, out
                         records.append(EventRecord(event, stream_name, source.log))
     outcome.records_scanned = scanned
     return records
+
+
+def check(plan: s.QueryPlan) -> None:
+    """Compiles every expression of the plan (by running it over no events), so a query AWS
+    would refuse (`pct(ms)` without its percentile, `bin(level)`) is refused at StartQuery
+    instead of failing later; raises QuerySyntaxError."""
+    try:
+        run(plan, [], None, None)
+    except ValueError as error:
+        raise QuerySyntaxError(str(error), 0, 0) from None
 
 
 def run(plan: s.QueryPlan, sources: list[LogSource], start_ms: int | None, end_ms: int | None,
@@ -243,4 +254,4 @@ def _result_row(row, columns: list[str], aggregated: bool) -> list[dict]:
     return [{"field": name, "value": as_text(value)} for name, value in pairs if value is not None]
 
 
-__all__ = ["BUILT_INS", "Cancelled", "LogSource", "QueryOutcome", "run"]
+__all__ = ["BUILT_INS", "Cancelled", "LogSource", "QueryOutcome", "check", "run"]
