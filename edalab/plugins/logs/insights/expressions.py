@@ -199,7 +199,7 @@ class Compiler:
         operand = self.compile(node.operand)
         if node.operator == "not":
             return lambda row: not truthy(operand(row))
-        return lambda row: None if as_number(operand(row)) is None else -as_number(operand(row))
+        return lambda row: _arithmetic("-", 0, operand(row))
 
     def _binary(self, node: s.Binary) -> Evaluator:
         op = node.operator

@@ -71,11 +71,15 @@ def python_regex(source: str, start: int, end: int) -> re.Pattern:
         raise QuerySyntaxError(f"invalid regular expression /{source}/: {error}", start, end) from None
 
 
-def _unexpected(query: str, start: int, end: int, text: str | None = None) -> QuerySyntaxError:
+def _where(query: str, start: int) -> str:
+    """`line L and position P` of an offset, as AWS's messages say it (position 0-based)."""
     line = query.count("\n", 0, start) + 1
-    position = start - (query.rfind("\n", 0, start) + 1)
+    return f"line {line} and position {start - (query.rfind(chr(10), 0, start) + 1)}"
+
+
+def _unexpected(query: str, start: int, end: int, text: str | None = None) -> QuerySyntaxError:
     symbol = text if text is not None else (query[start:end] or "<EOF>")
-    return QuerySyntaxError(f"unexpected symbol found {symbol} at line {line} and position {position}", start, end)
+    return QuerySyntaxError(f"unexpected symbol found {symbol} at {_where(query, start)}", start, end)
 
 
 def tokenize(query: str) -> list[Token]:
@@ -390,7 +394,7 @@ class Parser:
             return inner
         if self.is_op("["):
             return self.list_literal()
-        if token.kind in ("ident", "qident") and self.tokens[self.at + 1].text == "(" and token.kind == "ident":
+        if token.kind == "ident" and self.tokens[self.at + 1].text == "(":
             return self.call()
         return s.Field(self.field_name())
 
@@ -407,8 +411,7 @@ class Parser:
         token = self.advance()
         name = token.word()
         if name not in FUNCTIONS and name not in AGGREGATES:
-            raise QuerySyntaxError(f"unknown function {token.text} at line {self.query.count(chr(10), 0, token.start) + 1}"
-                                   f" and position {token.start - (self.query.rfind(chr(10), 0, token.start) + 1)}",
+            raise QuerySyntaxError(f"unknown function {token.text} at {_where(self.query, token.start)}",
                                    token.start, token.end)
         if name in AGGREGATES and not self.in_stats:
             raise QuerySyntaxError(f"aggregate function {token.text} can only be used in stats", token.start, token.end)
