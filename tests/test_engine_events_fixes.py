@@ -100,22 +100,29 @@ def test_failed_delivery_reaches_the_dead_letter_queue_with_aws_attributes(engin
     events, sqs = engine.client("events"), engine.client("sqs")
     bus_name, _ = bus
     dlq_url, dlq_arn = queue_for_events(sqs, f"eb-dlq-{unique}")
+    gone_url, gone_queue = queue_for_events(sqs, f"eb-gone-{unique}")
+    sqs.delete_queue(QueueUrl=gone_url)
     missing_function = f"arn:aws:lambda:us-east-1:000000000000:function:deleted-{unique}"
     rule_arn = events.put_rule(Name=f"dead-{unique}", EventBusName=bus_name,
                                EventPattern=json.dumps({"source": [f"dead.{unique}"]}))["RuleArn"]
-    events.put_targets(Rule=f"dead-{unique}", EventBusName=bus_name, Targets=[{
-        "Id": "gone", "Arn": missing_function, "DeadLetterConfig": {"Arn": dlq_arn},
-        "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60},
-    }])
+    retry_policy = {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}
+    events.put_targets(Rule=f"dead-{unique}", EventBusName=bus_name, Targets=[
+        {"Id": "function", "Arn": missing_function, "DeadLetterConfig": {"Arn": dlq_arn}, "RetryPolicy": retry_policy},
+        {"Id": "queue", "Arn": gone_queue, "DeadLetterConfig": {"Arn": dlq_arn}, "RetryPolicy": retry_policy},
+    ])
     events.put_events(Entries=[{"EventBusName": bus_name, "Source": f"dead.{unique}", "DetailType": "Probe",
                                 "Detail": json.dumps({"attempt": 1})}])
 
-    [message] = receive_all(sqs, dlq_url, expected=1, timeout=10)
-    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
-    assert attributes["RULE_ARN"] == rule_arn and attributes["TARGET_ARN"] == missing_function
-    assert attributes["ERROR_CODE"] == "NO_RESOURCE" and f"deleted-{unique}" in attributes["ERROR_MESSAGE"]
-    assert attributes["RETRY_ATTEMPTS"] == "0"
-    assert json.loads(message["Body"])["detail"] == {"attempt": 1}
+    dead = receive_all(sqs, dlq_url, expected=2, timeout=10)
+    by_target = {m["MessageAttributes"]["TARGET_ARN"]["StringValue"]: m for m in dead}
+    assert set(by_target) == {missing_function, gone_queue}
+    for target, name in ((missing_function, f"deleted-{unique}"), (gone_queue, None)):
+        message = by_target[target]
+        attributes = {key: value["StringValue"] for key, value in message["MessageAttributes"].items()}
+        assert attributes["RULE_ARN"] == rule_arn and attributes["ERROR_CODE"] == "NO_RESOURCE"
+        assert attributes["ERROR_MESSAGE"] and (name is None or name in attributes["ERROR_MESSAGE"])
+        assert attributes["RETRY_ATTEMPTS"] == "0"  # a missing target is not retried
+        assert json.loads(message["Body"])["detail"] == {"attempt": 1}
     sqs.delete_queue(QueueUrl=dlq_url)
 
 
