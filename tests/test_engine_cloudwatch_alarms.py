@@ -5,7 +5,8 @@
   it reads exactly its own dimension set.
 - Every state change is an `aws.cloudwatch` "CloudWatch Alarm State Change" event on the default
   bus ("Alarm events and EventBridge"), which a rule can route to a queue.
-- A composite alarm's AND needs every child ("Create a composite alarm").
+- A composite alarm's AND needs every child ("Create a composite alarm"); DescribeAlarms lists
+  composite alarms only when AlarmTypes asks for them, and finds a child's parents.
 - An alarm on metric math (`100 * errors / invocations`) leaves INSUFFICIENT_DATA.
 - `AWS::CloudWatch::Dashboard` creates the dashboard; PutDashboard refuses a body without widgets.
 """
@@ -26,7 +27,7 @@ PERIOD = 10
 
 
 def _state(cloudwatch, name: str) -> str:
-    found = cloudwatch.describe_alarms(AlarmNames=[name])
+    found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     return (found["MetricAlarms"] + found["CompositeAlarms"])[0]["StateValue"]
 
 
@@ -110,8 +111,11 @@ def test_a_composite_and_needs_every_child(engine, unique):
         cloudwatch.set_alarm_state(AlarmName=children[1], StateValue="ALARM", StateReason="test")
         assert _state(cloudwatch, both) == "ALARM"
         assert _state(cloudwatch, either) == "OK"
-        [composite] = cloudwatch.describe_alarms(AlarmNames=[both])["CompositeAlarms"]
+        [composite] = cloudwatch.describe_alarms(AlarmNames=[both], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
         assert children[1] in composite["StateReason"] and "transitioned to ALARM" in composite["StateReason"]
+        assert cloudwatch.describe_alarms(AlarmNames=[both])["CompositeAlarms"] == []  # metric alarms unless asked
+        parents = cloudwatch.describe_alarms(ParentsOfAlarmName=children[1])["CompositeAlarms"]
+        assert sorted(p["AlarmName"] for p in parents) == sorted([both, either])
 
         with pytest.raises(ClientError) as refused:
             cloudwatch.put_composite_alarm(AlarmName=f"bad-{unique}", AlarmRule=f"ALARM({children[0]}) AND")

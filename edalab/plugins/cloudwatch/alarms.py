@@ -14,7 +14,8 @@ What LocalStack's provider_v2 gets wrong, and what this mixin does instead:
   event on the default bus (`alarm_messages`);
 - PutMetricAlarm on an existing alarm resets its state (AWS leaves it unchanged), PutDashboard
   stores any body (AWS validates it: `dashboard_body`), DescribeAlarmHistory ignores its filters
-  and order.
+  and order, DescribeAlarms applies only one filter and returns composite alarms unasked (AWS:
+  metric alarms only unless AlarmTypes says otherwise).
 Alarm actions (SNS, Lambda) keep LocalStack's payloads.
 """
 
@@ -28,12 +29,16 @@ from localstack.aws.api import RequestContext, handler
 from localstack.aws.api.cloudwatch import (
     AlarmHistoryItem,
     AlarmName,
+    AlarmNames,
     AlarmTypes,
     ContributorId,
     DashboardBody,
     DashboardInvalidInputError,
     DashboardName,
+    ActionPrefix,
+    AlarmNamePrefix,
     DescribeAlarmHistoryOutput,
+    DescribeAlarmsOutput,
     HistoryItemType,
     InvalidFormatFault,
     MaxRecords,
@@ -166,7 +171,7 @@ class Alarms:
         reason_data = {
             "version": HISTORY_VERSION,
             "queryDate": _stamp(now),
-            "startDate": _stamp(points[-1].timestamp) if points else _stamp(now),
+            "startDate": _stamp((decision.evaluated or points)[0].timestamp),
             "period": period,
             "recentDatapoints": [p.value for p in decision.evaluated],
             "threshold": float(config.get("Threshold", 0)),
@@ -369,6 +374,57 @@ class Alarms:
 
             raise ResourceNotFound(f"Alarm {alarm_name} not found")
         self._change_state(arn, state_value, state_reason, state_reason_data)
+
+    # ---------------------------------------------------------------- listing
+    def describe_alarms(self, context: RequestContext, alarm_names: AlarmNames = None,
+                        alarm_name_prefix: AlarmNamePrefix = None, alarm_types: AlarmTypes = None,
+                        children_of_alarm_name: AlarmName = None, parents_of_alarm_name: AlarmName = None,
+                        state_value: StateValue = None, action_prefix: ActionPrefix = None,
+                        max_records: MaxRecords = None, next_token: NextToken = None,
+                        **kwargs) -> DescribeAlarmsOutput:
+        """AWS's filters together (LocalStack applies only the first it finds), metric alarms only
+        unless AlarmTypes asks for composite ones, ChildrenOfAlarmName/ParentsOfAlarmName, pages."""
+        if (children_of_alarm_name or parents_of_alarm_name) and (
+                alarm_names or alarm_name_prefix or alarm_types or state_value or action_prefix
+                or (children_of_alarm_name and parents_of_alarm_name)):
+            raise ValidationException("If you are using either ChildrenOfAlarmName or ParentsOfAlarmName, you "
+                                      "cannot specify other parameters except MaxRecords and NextToken.")
+        store = self.get_store(context.account_id, context.region)
+        alarms = list(store.alarms.values())
+        if children_of_alarm_name or parents_of_alarm_name:
+            alarm_types = ["MetricAlarm", "CompositeAlarm"]
+        if children_of_alarm_name:
+            parent = store.alarms.get(arns.cloudwatch_alarm_arn(
+                children_of_alarm_name, account_id=context.account_id, region_name=context.region))
+            names = set()
+            if isinstance(parent, LocalStackCompositeAlarm):
+                names = {alarm_name(ref) for ref in referenced_alarms(parse_rule(parent.alarm["AlarmRule"]))}
+            alarms = [a for a in alarms if a.alarm["AlarmName"] in names]
+        if parents_of_alarm_name:
+            child = store.alarms.get(arns.cloudwatch_alarm_arn(
+                parents_of_alarm_name, account_id=context.account_id, region_name=context.region))
+            parents = set(self._parents_of(child)) if child else set()
+            alarms = [a for a in alarms if a.alarm["AlarmArn"] in parents]
+        types = set(alarm_types or ["MetricAlarm"])
+
+        def wanted(alarm_object) -> bool:
+            alarm = alarm_object.alarm
+            kind = "CompositeAlarm" if isinstance(alarm_object, LocalStackCompositeAlarm) else "MetricAlarm"
+            actions = [*alarm.get("AlarmActions", []), *alarm.get("OKActions", []),
+                       *alarm.get("InsufficientDataActions", [])]
+            return (kind in types
+                    and (not alarm_names or alarm["AlarmName"] in alarm_names)
+                    and (not alarm_name_prefix or alarm["AlarmName"].startswith(alarm_name_prefix))
+                    and (not state_value or alarm["StateValue"] == state_value)
+                    and (not action_prefix or any(a.startswith(action_prefix) for a in actions)))
+
+        chosen = sorted((a for a in alarms if wanted(a)), key=lambda a: a.alarm["AlarmName"])
+        first, size = int(next_token or 0), int(max_records or 100)
+        page = chosen[first:first + size]
+        return DescribeAlarmsOutput(
+            MetricAlarms=[a.alarm for a in page if isinstance(a, LocalStackMetricAlarm)],
+            CompositeAlarms=[a.alarm for a in page if isinstance(a, LocalStackCompositeAlarm)],
+            **({"NextToken": str(first + size)} if first + size < len(chosen) else {}))
 
     # ---------------------------------------------------------------- history
     def describe_alarm_history(self, context: RequestContext, alarm_name: AlarmName | None = None,
