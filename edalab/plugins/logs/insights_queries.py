@@ -19,6 +19,7 @@ Only the Logs Insights query language (CWLI) is supported; SQL and PPL are refus
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -44,6 +45,7 @@ from edalab.plugins.logs.insights.expressions import as_text
 from edalab.plugins.logs.insights.parser import QuerySyntaxError, parse_query
 from edalab.plugins.logs.insights.records import EventRecord, Millis, read_pointer
 
+LOG = logging.getLogger(__name__)
 KEPT_QUERIES = 1000  # per region; AWS keeps results for 7 days, we keep the latest queries
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="edalab-insights")
 
@@ -87,6 +89,7 @@ def _run_query(query: RunningQuery, plan, sources, start_ms, end_ms, limit) -> N
     except Cancelled:
         query.status = "Cancelled"
     except Exception:  # noqa: BLE001 - a query that breaks fails, as on AWS, instead of staying Running
+        LOG.exception("edalab: Logs Insights query %s failed: %s", query.query_id, query.query_string)
         query.status = "Failed"
 
 
