@@ -14,8 +14,9 @@ on (what is wrong, and what it should look like); an empty list means it may be 
   answers in the service's terse wording, and crashes on `{"numeric": ">= 100"}`; so the
   grammar is written here, and tests hold it to LocalStack's validator on every example.
 - EventBridge patterns are checked by the engine itself (`TestEventPattern`), which refuses
-  what AWS refuses (a value to match that is not in a list, an unknown operator, ...) even
-  though its `PutRule` accepts anything.
+  what AWS refuses (a value to match that is not in a list, an unknown operator, ...). Our
+  EventBridge provider makes `PutRule` refuse them too; checking first still lets both files
+  be refused together, before either is applied.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ learner's JSON on them, exactly as `awslocal sns set-subscription-attributes` an
 unfiltered and the rule matching nothing, so the check shows what is missing.
 
 Both files are checked before either is applied, the way AWS checks them (the filter policy
-against SNS's grammar, the pattern by the engine's TestEventPattern, since its PutRule accepts
-patterns AWS refuses). A file that is not JSON or would be refused stops the deploy with the
+against SNS's grammar, the pattern by the engine's TestEventPattern), so that a bad pattern
+does not leave a half-applied exercise behind. A file that is not JSON or would be refused stops the deploy with the
 reasons (`ExerciseRejected`), and nothing is applied.
 """
 
