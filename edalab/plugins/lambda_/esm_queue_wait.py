@@ -57,6 +57,8 @@ class QueueWaiter:
                     if remaining <= 0:
                         return False
                     condition.wait(remaining)
+                if ready_list._qsize():
+                    condition.notify()  # the wake-up this stopped wait took belongs to another receiver
                 return False
             finally:
                 self._condition_waited_on = None
