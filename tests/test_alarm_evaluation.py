@@ -17,6 +17,7 @@ from edalab.plugins.cloudwatch.alarm_evaluation import (
     INSUFFICIENT_DATA,
     OK,
     Datapoint,
+    alarm_queries,
     decide,
     evaluation_interval,
     evaluation_range,
@@ -110,6 +111,20 @@ def test_cadence_and_range():
     assert evaluation_interval(60) == 60 and evaluation_interval(300) == 60  # every minute, not 5
     assert evaluation_range(3) == 5 and evaluation_range(1) == 3
     assert next_boundary(125.0, 10) == 130.0 and next_boundary(130.0, 10) == 140.0
+
+
+def test_an_alarm_reads_its_metric_as_one_query():
+    single = {"Namespace": "AWS/Lambda", "MetricName": "Duration", "ExtendedStatistic": "p95", "Period": 60,
+              "Dimensions": [{"Name": "FunctionName", "Value": "pay"}]}
+    period, [query], returned = alarm_queries(single)
+    assert (period, returned, query["MetricStat"]["Stat"]) == (60, "m1", "p95")
+    assert query["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": "pay"}]
+    math = {"Metrics": [
+        {"Id": "rate", "Expression": "100 * e / i", "ReturnData": True},
+        {"Id": "e", "ReturnData": False, "MetricStat": {"Metric": {}, "Period": 10, "Stat": "Sum"}},
+        {"Id": "i", "ReturnData": False, "MetricStat": {"Metric": {}, "Period": 10, "Stat": "Sum"}}]}
+    period, queries, returned = alarm_queries(math)
+    assert (period, returned, len(queries)) == (10, "rate", 3)
 
 
 def test_values_land_in_their_periods():

@@ -102,12 +102,16 @@ def test_a_composite_and_needs_every_child(engine, unique):
     both, either = f"both-{unique}", f"a-not-b-{unique}"
     cloudwatch.put_composite_alarm(AlarmName=both, AlarmRule=f'ALARM("{children[0]}") AND ALARM("{children[1]}")')
     cloudwatch.put_composite_alarm(AlarmName=either,
-                                   AlarmRule=f"ALARM({children[0]}) AND NOT (ALARM({children[1]}) OR OK({children[1]}))")
+                                   AlarmRule=f"ALARM({children[0]}) AND NOT (ALARM({children[1]}) OR OK({children[1]}))",
+                                   ActionsSuppressor=children[0], ActionsSuppressorWaitPeriod=60,
+                                   ActionsSuppressorExtensionPeriod=60)
     try:
         assert _state(cloudwatch, both) == "OK"  # evaluated at creation
         cloudwatch.set_alarm_state(AlarmName=children[0], StateValue="ALARM", StateReason="test")
         assert _state(cloudwatch, both) == "OK"
         assert _state(cloudwatch, either) == "ALARM"
+        [suppressed] = cloudwatch.describe_alarms(AlarmNames=[either], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        assert suppressed["ActionsSuppressedBy"] == "Alarm"  # its suppressor, child a, is in ALARM
         cloudwatch.set_alarm_state(AlarmName=children[1], StateValue="ALARM", StateReason="test")
         assert _state(cloudwatch, both) == "ALARM"
         assert _state(cloudwatch, either) == "OK"

@@ -149,6 +149,25 @@ def _threshold_reason(points: list[Datapoint], breaching: int, n: int, m: int, s
     return f"Threshold Crossed: {head}"
 
 
+def alarm_queries(alarm: dict) -> tuple[int, list[dict], str]:
+    """(period, MetricDataQueries, id of the query whose series is compared) for a metric alarm."""
+    if alarm.get("Metrics"):
+        queries = [dict(q) for q in alarm["Metrics"]]
+        returned = [q for q in queries if q.get("ReturnData", True)]
+        periods = [int(q["MetricStat"]["Period"]) for q in queries if q.get("MetricStat")]
+        periods += [int(q["Period"]) for q in queries if q.get("Period")]
+        return min(periods) if periods else 60, queries, returned[0]["Id"] if returned else ""
+    stat = {
+        "Metric": {"Namespace": alarm.get("Namespace"), "MetricName": alarm.get("MetricName"),
+                   "Dimensions": alarm.get("Dimensions") or []},
+        "Period": int(alarm["Period"]),
+        "Stat": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
+    }
+    if alarm.get("Unit"):
+        stat["Unit"] = alarm["Unit"]
+    return int(alarm["Period"]), [{"Id": "m1", "MetricStat": stat, "ReturnData": True}], "m1"
+
+
 def period_slots(end: float, period: int, count: int) -> list[tuple[float, float]]:
     """The `count` periods that end at `end` (epoch seconds), oldest first, as (start, end)."""
     return [(end - (count - index) * period, end - (count - index - 1) * period) for index in range(count)]

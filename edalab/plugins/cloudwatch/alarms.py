@@ -16,7 +16,8 @@ What LocalStack's provider_v2 gets wrong, and what this mixin does instead:
   stores any body (AWS validates it: `dashboard_body`), DescribeAlarmHistory ignores its filters
   and order, DescribeAlarms applies only one filter and returns composite alarms unasked (AWS:
   metric alarms only unless AlarmTypes says otherwise).
-Alarm actions (SNS, Lambda) keep LocalStack's payloads.
+Alarm actions (SNS, Lambda) keep LocalStack's payloads; a composite alarm's ActionsSuppressor
+holds its actions while the suppressor is in ALARM.
 """
 
 from __future__ import annotations
@@ -86,25 +87,6 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
-def alarm_queries(alarm: dict) -> tuple[int, list[dict], str]:
-    """(period, MetricDataQueries, id of the query whose series is compared) for a metric alarm."""
-    if alarm.get("Metrics"):
-        queries = [dict(q) for q in alarm["Metrics"]]
-        returned = [q for q in queries if q.get("ReturnData", True)]
-        periods = [int(q["MetricStat"]["Period"]) for q in queries if q.get("MetricStat")]
-        periods += [int(q["Period"]) for q in queries if q.get("Period")]
-        return min(periods) if periods else 60, queries, returned[0]["Id"] if returned else ""
-    stat = {
-        "Metric": {"Namespace": alarm.get("Namespace"), "MetricName": alarm.get("MetricName"),
-                   "Dimensions": alarm.get("Dimensions") or []},
-        "Period": int(alarm["Period"]),
-        "Stat": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
-    }
-    if alarm.get("Unit"):
-        stat["Unit"] = alarm["Unit"]
-    return int(alarm["Period"]), [{"Id": "m1", "MetricStat": stat, "ReturnData": True}], "m1"
-
-
 class Alarms:
     """Operations this mixin answers before LocalStack's CloudWatch provider does."""
 
@@ -130,7 +112,7 @@ class Alarms:
         alarm = self._alarm(alarm_arn)
         if not isinstance(alarm, LocalStackMetricAlarm):
             return None
-        period, _, _ = alarm_queries(alarm.alarm)
+        period, _, _ = evaluation.alarm_queries(alarm.alarm)
         return evaluation.evaluation_interval(period)
 
     # ---------------------------------------------------------------- metric alarms
@@ -147,7 +129,7 @@ class Alarms:
         if comparison not in evaluation.COMPARISONS:
             return  # anomaly-detection bands are not evaluated here (see the README)
         account, region, _ = _where(alarm_arn)
-        period, queries, returned_id = alarm_queries(config)
+        period, queries, returned_id = evaluation.alarm_queries(config)
         count = evaluation.evaluation_range(int(config["EvaluationPeriods"]))
         start = boundary - count * period
         results = metric_data_results(account, region, queries, datetime.fromtimestamp(start, UTC),
@@ -215,13 +197,34 @@ class Alarms:
                            }, now)
             event = state_change_event(alarm, previous, composite)
             parents = self._parents_of(alarm_object)
+            suppressed = composite and self._actions_suppressed(alarm_object)
         account, region, _ = _where(alarm_arn)
         put_state_change_event(account, region, event)
-        run_actions(alarm_object, previous["StateValue"], previous["StateReason"],
-                    previous["StateUpdatedTimestamp"], triggering)
+        if not suppressed:
+            run_actions(alarm_object, previous["StateValue"], previous["StateReason"],
+                        previous["StateUpdatedTimestamp"], triggering)
         if depth < MAX_COMPOSITE_DEPTH:
             for parent_arn in parents:
                 self._evaluate_composite_alarm(parent_arn, alarm_object, depth + 1)
+
+    @staticmethod
+    def _actions_suppressed(composite) -> bool:
+        """A composite alarm's actions wait while its ActionsSuppressor alarm is in ALARM. (AWS's
+        ActionsSuppressorWaitPeriod and ExtensionPeriod are not honoured: see the README.)"""
+        alarm = composite.alarm
+        suppressor = alarm.get("ActionsSuppressor")
+        if not suppressor:
+            return False
+        store = cloudwatch_stores[composite.account_id][composite.region]
+        found = store.alarms.get(arns.cloudwatch_alarm_arn(
+            alarm_name(suppressor), account_id=composite.account_id, region_name=composite.region))
+        if found and found.alarm["StateValue"] == StateValue.ALARM:
+            alarm["ActionsSuppressedBy"] = "Alarm"
+            alarm["ActionsSuppressedReason"] = f"Alarm {alarm_name(suppressor)} is in ALARM state"
+            return True
+        alarm["ActionsSuppressedBy"] = "None"
+        alarm.pop("ActionsSuppressedReason", None)
+        return False
 
     def _remember(self, alarm_object, item_type: str, summary: str, data: dict, when: datetime) -> None:
         store = cloudwatch_stores[alarm_object.account_id][alarm_object.region]
@@ -344,7 +347,7 @@ class Alarms:
             if len(returned) != 1:
                 raise ValidationException("Exactly one element of the metrics list should return data.")
             now = datetime.now(UTC)
-            period, queries, _ = alarm_queries(request)
+            period, queries, _ = evaluation.alarm_queries(request)
             try:
                 metric_data_results(context.account_id, context.region, queries,
                                     datetime.fromtimestamp(now.timestamp() - period, UTC), now)
