@@ -273,3 +273,8 @@ def test_a_stopped_query_stops():
 
     with pytest.raises(Cancelled):
         run(parse_query("fields @message"), [source(ORDERS)], None, None, stop=lambda: True)
+
+
+def test_sort_then_limit_keeps_rows_without_the_key_last():
+    found = rows("fields ms | sort ms asc | limit 7")
+    assert [row.get("ms") for row in found] == ["40", "75", "120", "310", "900", None, None]

@@ -17,8 +17,10 @@ What AWS does and this copies:
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from edalab.plugins.logs.insights import syntax as s
 from edalab.plugins.logs.insights.aggregates import accumulator_factory
@@ -63,13 +65,18 @@ def natural_key(value):
     return (0, 0, chunks)
 
 
-def sort_rows(rows: list, keys: tuple[s.SortKey, ...], compiler: Compiler) -> list:
-    """Stable sorts from the last key to the first; rows without the key go last either way."""
+def sort_rows(rows: list, keys: tuple[s.SortKey, ...], compiler: Compiler, keep: int | None = None) -> list:
+    """Stable sorts from the last key to the first; rows without the key go last either way.
+    `keep`: only the first rows are wanted (`sort ... | limit N`), so one key needs no full sort."""
     for key in reversed(keys):
         value = compiler.compile(key.expression)
         keyed = [(value(row), row) for row in rows]
         present = [(natural_key(found), row) for found, row in keyed if found is not None]
-        present.sort(key=lambda pair: pair[0], reverse=key.descending)
+        if keep is not None and len(keys) == 1:
+            pick = heapq.nlargest if key.descending else heapq.nsmallest  # stable, as sorted(...)[:keep]
+            present = pick(keep, present, key=itemgetter(0))
+        else:
+            present.sort(key=itemgetter(0), reverse=key.descending)
         rows = [row for _, row in present] + [row for found, row in keyed if found is None]
     return rows
 
@@ -133,14 +140,16 @@ def run(plan: s.QueryPlan, sources: list[LogSource], start_ms: int | None, end_m
     """Runs `plan` over the events of `sources` between the two times (inclusive)."""
     outcome = QueryOutcome(rows=[])
     rows: list = scan(sources, start_ms, end_ms, outcome, stop, required_texts(plan))
-    if not plan.has_stats:
-        rows.sort(key=lambda record: record.event.timestamp, reverse=True)
+    first_ordering = next((c for c in plan.commands if isinstance(c, (s.Sort, s.Limit, s.Dedup, s.Stats))), None)
+    if not isinstance(first_ordering, (s.Sort, s.Stats)):
+        rows.sort(key=lambda record: record.event.timestamp, reverse=True)  # newest first unless sorted
     compiler = Compiler()
     named: list[str] = []  # what `fields` and `parse` named, in order
     display: list[str] | None = None
     aggregated = False
     matched: int | None = None
-    for command in plan.commands:
+    for index, command in enumerate(plan.commands):
+        following = plan.commands[index + 1] if index + 1 < len(plan.commands) else None
         if stop():
             raise Cancelled()
         if isinstance(command, s.Filter):
@@ -158,7 +167,7 @@ def run(plan: s.QueryPlan, sources: list[LogSource], start_ms: int | None, end_m
             rows, names = _stats(rows, command)
             aggregated, named, display = True, names, None
         elif isinstance(command, s.Sort):
-            rows = sort_rows(rows, command.keys, compiler)
+            rows = sort_rows(rows, command.keys, compiler, following.count if isinstance(following, s.Limit) else None)
         elif isinstance(command, s.Limit):
             rows = rows[:command.count]
         elif isinstance(command, s.Dedup):
