@@ -69,6 +69,16 @@ def test_m_of_n_needs_m_breaching_points_among_the_last_n():
     assert _decide("0 0 0 X 0", "missing", n=3, m=2).state == OK
 
 
+def test_an_m_of_n_reason_lists_the_points_on_the_side_of_the_new_state():
+    fired = _decide("0 0 X 0 X", "missing", n=3, m=2)
+    assert fired.reason == ("Threshold Crossed: 2 out of the last 3 datapoints [10.0 (01/01/70 00:02:00), "
+                            "10.0 (01/01/70 00:04:00)] were greater than the threshold (5.0) (minimum 2 "
+                            "datapoints for OK -> ALARM transition).")
+    calm = _decide("X X 0 0 X", "missing", n=3, m=2)
+    assert calm.reason.startswith("Threshold Crossed: 2 out of the last 3 datapoints [0.0 (01/01/70 00:02:00), "
+                                  "0.0 (01/01/70 00:03:00)] were not greater than")
+
+
 def test_enough_real_points_decide_whatever_treat_missing_data_says():
     """With at least N real points in the range, missing data is not needed and is ignored."""
     for treat in ("missing", "ignore", "breaching", "notBreaching"):

@@ -86,7 +86,7 @@ def decide(datapoints: list[Datapoint], *, threshold: float, comparison: str, ev
         recent = real[-n:]
         breaching = sum(map(is_breaching, recent))
         state = ALARM if breaching >= m else OK
-        return Decision(state, _threshold_reason(recent, breaching, n, m, state, words, threshold), recent)
+        return Decision(state, _threshold_reason(recent, is_breaching, n, m, state, words, threshold), recent)
 
     missing = n - len(real)
     breaching = sum(map(is_breaching, real))
@@ -99,7 +99,8 @@ def decide(datapoints: list[Datapoint], *, threshold: float, comparison: str, ev
                       f"{_plural(missing, 'missing datapoint')} {'was' if missing == 1 else 'were'} "
                       f"treated as [{label}].")
         else:
-            reason = (_threshold_reason(real, breaching + filled, n, m, state, words, threshold)
+            on_side = missing if (treat == "breaching") == (state == ALARM) else 0
+            reason = (_threshold_reason(real, is_breaching, n, m, state, words, threshold, on_side)
                       + f" {_plural(missing, 'missing datapoint')} treated as [{label}].")
         return Decision(state, reason, real)
 
@@ -109,11 +110,11 @@ def decide(datapoints: list[Datapoint], *, threshold: float, comparison: str, ev
         return Decision(INSUFFICIENT_DATA, f"Insufficient Data: {_plural(n, 'datapoint')} "
                         f"{'was' if n == 1 else 'were'} unknown.")
     if breaching >= m:  # ALARM whatever the missing ones would have been
-        return Decision(ALARM, _threshold_reason(real, breaching, n, m, ALARM, words, threshold), real)
+        return Decision(ALARM, _threshold_reason(real, is_breaching, n, m, ALARM, words, threshold), real)
     if breaching + missing < m:  # OK whatever the missing ones would have been
-        return Decision(OK, _threshold_reason(real, breaching, n, m, OK, words, threshold), real)
+        return Decision(OK, _threshold_reason(real, is_breaching, n, m, OK, words, threshold), real)
     if treat == "missing" and _premature_alarm(datapoints[-n:], m, is_breaching):
-        return Decision(ALARM, _threshold_reason(real, breaching, n, m, ALARM, words, threshold), real)
+        return Decision(ALARM, _threshold_reason(real, is_breaching, n, m, ALARM, words, threshold), real)
     return Decision(None, "not enough datapoints to decide: the current state is kept.", real)
 
 
@@ -129,24 +130,23 @@ def _premature_alarm(last_n: list[Datapoint], m: int, is_breaching) -> bool:
     return False
 
 
-def _threshold_reason(points: list[Datapoint], breaching: int, n: int, m: int, state: str, words: str,
-                      threshold: float) -> str:
-    """AWS's StateReason, e.g. "Threshold Crossed: 1 datapoint [5.0 (24/11/26 01:40:00)] was greater
-    than the threshold (0.0)."."""
-    shown = points[-n:]
-    verb = "was" if len(shown) == 1 else "were"
+def _threshold_reason(points: list[Datapoint], is_breaching, n: int, m: int, state: str, words: str,
+                      threshold: float, filled: int = 0) -> str:
+    """AWS's StateReason, listing the points on the side of the new state, e.g. "Threshold Crossed:
+    1 datapoint [5.0 (24/11/26 01:40:00)] was greater than the threshold (0.0)." or "2 out of the last
+    3 datapoints [...] were greater than ... (minimum 2 datapoints for OK -> ALARM transition).".
+    `filled`: missing points counted on that side (TreatMissingData breaching/notBreaching)."""
     negation = "" if state == ALARM else "not "
     if n == 1:
-        head = f"1 datapoint [{_points_text(shown)}] {verb} {negation}{words} the threshold ({float(threshold)})."
-        return f"Threshold Crossed: {head}"
-    counted = breaching if state == ALARM else len(shown) - breaching
+        return (f"Threshold Crossed: 1 datapoint [{_points_text(points[-1:])}] was {negation}{words} the "
+                f"threshold ({float(threshold)}).")
+    shown = [p for p in points[-n:] if is_breaching(p) == (state == ALARM)]
+    counted = len(shown) + filled
     head = (f"{counted} out of the last {n} datapoints [{_points_text(shown)}] {'was' if counted == 1 else 'were'} "
             f"{negation}{words} the threshold ({float(threshold)})")
     if state == ALARM:
-        head += f" (minimum {_plural(m, 'datapoint')} for OK -> ALARM transition)."
-    else:
-        head += f" (minimum {_plural(n - m + 1, 'datapoint')} for ALARM -> OK transition)."
-    return f"Threshold Crossed: {head}"
+        return f"Threshold Crossed: {head} (minimum {_plural(m, 'datapoint')} for OK -> ALARM transition)."
+    return f"Threshold Crossed: {head} (minimum {_plural(n - m + 1, 'datapoint')} for ALARM -> OK transition)."
 
 
 def alarm_queries(alarm: dict) -> tuple[int, list[dict], str]:
