@@ -1,4 +1,5 @@
-"""CloudWatch Logs filter patterns (edalab/plugins/logs/filter_pattern.py), no engine.
+"""CloudWatch Logs filter patterns (edalab/plugins/logs/filter_pattern.py) and the data points
+metric filters make of them (metric_filters.py), no engine.
 
 The corpus is the examples of AWS's page "Filter pattern syntax for metric filters, subscription
 filters, filter log events, and Live Tail"
@@ -13,6 +14,7 @@ import json
 import pytest
 
 from edalab.plugins.logs.filter_pattern import InvalidFilterPattern, LogMessage, compile_pattern
+from edalab.plugins.logs.metric_filters import InvalidMetricFilter, samples, validate
 
 # -- terms in unstructured log events (AWS's example events) ----------------------------------------
 UNSTRUCTURED = [
@@ -193,3 +195,46 @@ def test_invalid_patterns_are_refused_with_a_reason(pattern):
     with pytest.raises(InvalidFilterPattern) as refused:
         compile_pattern(pattern)
     assert str(refused.value)
+
+
+# -- metric filters: the data points one PutLogEvents publishes (edalab/plugins/logs/metric_filters.py)
+def _filter(pattern: str, **transformation) -> dict:
+    return {"filterPattern": pattern, "metricTransformations": [
+        {"metricName": "M", "metricNamespace": "N", "metricValue": "1", **transformation}]}
+
+
+EVENTS = [{"timestamp": 1_700_000_000_000 + n, "message": message} for n, message in enumerate([
+    json.dumps({"route": "/orders", "latency": 800}), json.dumps({"route": "/orders", "latency": "slow"}),
+    json.dumps({"latency": 900}), "START RequestId: 1", "[ERROR 400] BAD REQUEST"])]
+
+
+def test_a_metric_filter_publishes_the_field_value_with_dimensions_and_the_events_time():
+    found = samples([_filter("{ $.latency > 0 }", metricValue="$.latency", unit="Milliseconds",
+                             dimensions={"Route": "$.route"})], EVENTS)
+    # "slow" is no number (no match for >), the third has no route: only the first publishes
+    assert [(s.value, s.unit, s.dimensions) for s in found] == [(800.0, "Milliseconds", (("Route", "/orders"),))]
+    assert found[0].timestamp.timestamp() * 1000 == EVENTS[0]["timestamp"]
+
+
+def test_default_value_is_published_for_every_event_that_does_not_match():
+    found = samples([_filter("ERROR", defaultValue=0)], EVENTS)
+    assert [s.value for s in found] == [0, 0, 0, 0, 1]
+
+
+def test_a_literal_metric_value_and_a_space_delimited_field_value():
+    assert [s.value for s in samples([_filter("[..., status = 5*, bytes]", metricValue="$bytes")],
+                                     [{"timestamp": 0, "message": "GET / 503 2812"}])] == [2812.0]
+    assert [s.value for s in samples([_filter("BAD", metricValue="2.5")], EVENTS)] == [2.5]
+
+
+@pytest.mark.parametrize(("pattern", "transformation", "reason"), [
+    ("{ $.a = ", {}, "Invalid metric filter pattern"),
+    ("ERROR", {"dimensions": {"Route": "$.route"}}, "does not support dimensions"),
+    ("{ $.a = 1 }", {"dimensions": {"A": "$.a", "B": "$.b", "C": "$.c", "D": "$.d"}}, "at most 3"),
+    ("{ $.a = 1 }", {"dimensions": {"A": "$.a"}, "defaultValue": 0}, "defaultValue"),
+    ("ERROR", {"metricValue": "$.latency"}, "name fields"),
+    ("ERROR", {"metricValue": "lots"}, "metric value"),
+])
+def test_metric_filters_aws_refuses_are_refused_with_the_reason(pattern, transformation, reason):
+    with pytest.raises(InvalidMetricFilter, match=reason):
+        validate(pattern, _filter(pattern, **transformation)["metricTransformations"])

@@ -7,23 +7,21 @@ pattern matches, it publishes `metricValue` (a number, or the field `$.path` of 
 `defaultValue` when one is set. LocalStack's community provider published 1 for every event put
 to any log group of the region, with no dimensions and the time of the call.
 
-`metric_data(filters, events)` computes the data points of one PutLogEvents call (pure, testable
-without an engine); `publish(...)` sends them to CloudWatch in as few calls as it can.
+`samples(filters, events)` computes the data points of one PutLogEvents call (pure, testable
+without an engine); `publish(...)` hands them to the engine's metric batcher
+(edalab/plugins/metric_batches.py), which sends them within a second in as few calls as it can.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from edalab.plugins.logs.filter_pattern import InvalidFilterPattern, LogMessage, Match, compile_pattern
-
-LOG = logging.getLogger(__name__)
+from edalab.plugins.metric_batches import MetricBatcher, shared_batcher
 
 MAX_DIMENSIONS = 3
-DATUMS_PER_CALL = 1000  # PutMetricData's limit of MetricData members
 
 
 class InvalidMetricFilter(ValueError):
@@ -54,40 +52,48 @@ def validate(filter_pattern: str, transformations: list[dict]) -> None:
                 raise InvalidMetricFilter(f"Invalid dimension value {selector}: it must name a field ($.path or $name)")
 
 
-def metric_data(filters: Iterable[dict], events: list[dict]) -> dict[str, list[dict]]:
-    """PutMetricData members per namespace for `events` ({timestamp, message}) under `filters`."""
-    by_namespace: dict[str, list[dict]] = defaultdict(list)
+@dataclass(frozen=True)
+class Sample:
+    """One data point a metric filter publishes for one event."""
+
+    namespace: str
+    metric: str
+    value: float
+    timestamp: datetime
+    unit: str = "None"
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+
+def samples(filters: Iterable[dict], events: list[dict]) -> list[Sample]:
+    """The data points `filters` publish for `events` ({timestamp, message}) of their log group."""
+    found: list[Sample] = []
     messages = [LogMessage(event["message"]) for event in events]
     for metric_filter in filters:
         pattern = compile_pattern(metric_filter.get("filterPattern", ""))
         for transformation in metric_filter.get("metricTransformations", []):
-            namespace = transformation["metricNamespace"]
             for event, message in zip(events, messages):
-                datum = _datum(transformation, pattern(message), event["timestamp"])
-                if datum is not None:
-                    by_namespace[namespace].append(datum)
-    return by_namespace
+                sample = _sample(transformation, pattern(message), event["timestamp"])
+                if sample is not None:
+                    found.append(sample)
+    return found
 
 
-def _datum(transformation: dict, match: Match | None, timestamp_ms: int) -> dict | None:
+def _sample(transformation: dict, match: Match | None, timestamp_ms: int) -> Sample | None:
+    dimensions: tuple[tuple[str, str], ...] = ()
     if match is None:
         if transformation.get("defaultValue") is None:
             return None
-        value, dimensions = float(transformation["defaultValue"]), []
+        value = float(transformation["defaultValue"])
     else:
         value = _value(transformation.get("metricValue", "1"), match)
-        dimensions = [{"Name": name, "Value": str(_scalar(match.value(selector)))}
-                      for name, selector in (transformation.get("dimensions") or {}).items()
-                      if match.value(selector) is not None]
-        if value is None or len(dimensions) != len(transformation.get("dimensions") or {}):
+        wanted = transformation.get("dimensions") or {}
+        dimensions = tuple((name, str(_scalar(match.value(selector)))) for name, selector in wanted.items()
+                           if match.value(selector) is not None)
+        if value is None or len(dimensions) != len(wanted):
             return None  # the field is missing or not a number: AWS publishes nothing for the event
-    datum = {"MetricName": transformation["metricName"], "Value": value,
-             "Timestamp": datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)}
-    if dimensions:
-        datum["Dimensions"] = dimensions
-    if transformation.get("unit"):
-        datum["Unit"] = transformation["unit"]
-    return datum
+    return Sample(namespace=transformation["metricNamespace"], metric=transformation["metricName"], value=value,
+                  timestamp=datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC),
+                  unit=transformation.get("unit") or "None", dimensions=dimensions)
 
 
 def _value(metric_value: str, match: Match) -> float | None:
@@ -111,11 +117,12 @@ def _scalar(value):
     return value
 
 
-def publish(cloudwatch, by_namespace: dict[str, list[dict]]) -> None:
-    """Send the data points with as few PutMetricData calls as the API's limit allows."""
-    for namespace, data in by_namespace.items():
-        for start in range(0, len(data), DATUMS_PER_CALL):
-            try:
-                cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + DATUMS_PER_CALL])
-            except Exception:  # a metric lost must not fail the PutLogEvents that caused it
-                LOG.exception("metric filter data for namespace %s not published", namespace)
+def publish(account_id: str, region: str, found: list[Sample], batcher: MetricBatcher | None = None) -> None:
+    """Hand the data points to the engine's metric batcher, which sends equal samples of a series
+    (same second) as one datum with Values and Counts, once a second: CloudWatch stores each
+    data point LocalStack receives with its own sqlite commit, so one datum per event would
+    bound PutLogEvents to a few hundred events a second."""
+    batcher = batcher or shared_batcher()
+    for sample in found:
+        batcher.add(account_id, region, sample.namespace, sample.metric, sample.value, unit=sample.unit,
+                    dimensions=sample.dimensions, timestamp=sample.timestamp.replace(microsecond=0))

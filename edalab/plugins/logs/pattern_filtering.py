@@ -7,7 +7,8 @@ What AWS does, and what LocalStack's community provider did instead:
   `nextToken` for the rest. LocalStack returned every event whatever the pattern and ignored the
   prefix.
 - A metric filter publishes for its own log group only, with the value, dimensions, unit and
-  timestamp its transformation says (metric_filters.py). LocalStack published 1 for every event of
+  timestamp its transformation says (metric_filters.py; sent through the engine's metric
+  batcher, so a data point reaches CloudWatch within about a second). LocalStack published 1 for every event of
   every group of the region (`LogsProvider.put_log_events`; this provider stands it aside).
 - A subscription filter forwards only the events its pattern matches. LocalStack's forwarding
   (`moto_put_log_events` in its provider module) asks `get_pattern_matcher`, which always said
@@ -25,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 
 from localstack.aws.api import RequestContext, handler
@@ -35,7 +37,6 @@ from localstack.aws.api.logs import (
     ResourceNotFoundException,
     TestMetricFilterResponse,
 )
-from localstack.aws.connect import connect_to
 from localstack.services.logs import provider as stock_provider
 from localstack.services.logs.models import get_moto_logs_backend
 from localstack.services.moto import call_moto
@@ -43,6 +44,7 @@ from localstack.services.moto import call_moto
 from edalab.plugins.logs import metric_filters
 from edalab.plugins.logs.filter_pattern import InvalidFilterPattern, LogMessage, compile_pattern
 
+LOG = logging.getLogger(__name__)
 MAX_EVENTS_PER_PAGE = 10_000
 
 
@@ -151,10 +153,10 @@ class PatternFiltering:
         own_filters = [each for each in backend.filters.metric_filters if each["logGroupName"] == log_group_name]
         if own_filters:
             accepted = _accepted(log_events, response.get("rejectedLogEventsInfo") or {})
-            data = metric_filters.metric_data(own_filters, accepted)
-            if data:
-                cloudwatch = connect_to(aws_access_key_id=context.account_id, region_name=context.region).cloudwatch
-                metric_filters.publish(cloudwatch, data)
+            try:
+                metric_filters.publish(context.account_id, context.region, metric_filters.samples(own_filters, accepted))
+            except Exception as error:  # the events are stored; a metric problem must not fail the call
+                LOG.warning("edalab: metric filters of %s published nothing: %s", log_group_name, error)
         return response
 
     # -- subscription filters --------------------------------------------------------------------
