@@ -127,8 +127,18 @@ def test_a_metric_filter_publishes_its_own_groups_matches_with_field_values_dime
         # 1 for the one ERROR event, defaultValue 0 for each of the 4 others, of this group only
         assert sum(p["Sum"] for p in errors) == 1 and sum(p["SampleCount"] for p in errors) == 5
         assert statistics(cloudwatch, namespace, "Latency") == []  # every point has its Route dimension
-    finally:
+
+        # a log group's metric filters are deleted with it
+        logs.put_metric_filter(logGroupName=other_group, filterName="gone-with-its-group", filterPattern="",
+                               metricTransformations=[{"metricName": "All", "metricNamespace": namespace,
+                                                       "metricValue": "1"}])
         logs.delete_log_group(logGroupName=other_group)
+        assert logs.describe_metric_filters(logGroupName=other_group)["metricFilters"] == []
+    finally:
+        try:
+            logs.delete_log_group(logGroupName=other_group)
+        except logs.exceptions.ResourceNotFoundException:
+            pass
 
 
 def test_invalid_patterns_are_refused_and_test_metric_filter_answers_as_aws(engine, log_group, unique):

@@ -122,6 +122,8 @@ class PatternFiltering:
     # -- metric filters --------------------------------------------------------------------------
     def put_metric_filter(self, context: RequestContext, log_group_name, filter_name, filter_pattern,
                           metric_transformations, *args, **kwargs) -> None:
+        if len(metric_transformations or []) != 1:
+            raise InvalidParameterException("metricTransformations must hold exactly 1 item.")
         try:
             metric_filters.validate(filter_pattern or "", metric_transformations or [])
         except metric_filters.InvalidMetricFilter as error:
@@ -135,6 +137,12 @@ class PatternFiltering:
         stored.append({"filterName": filter_name, "filterPattern": filter_pattern or "",
                        "logGroupName": log_group_name, "metricTransformations": metric_transformations,
                        "creationTime": earlier[0].get("creationTime") if earlier else int(time.time() * 1000)})
+
+    def delete_log_group(self, context: RequestContext, log_group_name, **kwargs) -> None:
+        """AWS deletes a group's metric filters with it; moto kept them, to count for a new group of that name."""
+        call_moto(context)
+        stored = get_moto_logs_backend(context.account_id, context.region).filters.metric_filters
+        stored[:] = [each for each in stored if each["logGroupName"] != log_group_name]
 
     def test_metric_filter(self, context: RequestContext, filter_pattern, log_event_messages,
                            **kwargs) -> TestMetricFilterResponse:
