@@ -11,8 +11,9 @@ What AWS does, and what LocalStack's community provider did instead:
   batcher, so a data point reaches CloudWatch within about a second). LocalStack published 1 for every event of
   every group of the region (`LogsProvider.put_log_events`; this provider stands it aside).
 - A subscription filter forwards only the events its pattern matches. LocalStack's forwarding
-  (`moto_put_log_events` in its provider module) asks `get_pattern_matcher`, which always said
-  yes; this provider puts the real matcher in its place.
+  (`moto_put_log_events` in its provider module) asked `get_pattern_matcher`, which always said
+  yes, and let a second filter choose from the first one's matches; this provider puts
+  subscription_forwarding.py in its place (and the real matcher behind `get_pattern_matcher`).
 - A pattern AWS cannot parse is refused with InvalidParameterException by FilterLogEvents,
   PutMetricFilter, PutSubscriptionFilter and TestMetricFilter.
 The parsing and matching is filter_pattern.py, shared by all four.
@@ -40,9 +41,11 @@ from localstack.aws.api.logs import (
 from localstack.services.logs import provider as stock_provider
 from localstack.services.logs.models import get_moto_logs_backend
 from localstack.services.moto import call_moto
+from moto.logs.models import LogStream as MotoLogStream
 
 from edalab.plugins.logs import metric_filters
 from edalab.plugins.logs.filter_pattern import InvalidFilterPattern, LogMessage, compile_pattern
+from edalab.plugins.logs.subscription_forwarding import store_and_forward
 
 LOG = logging.getLogger(__name__)
 MAX_EVENTS_PER_PAGE = 10_000
@@ -77,6 +80,7 @@ class PatternFiltering:
         # only ever run when this provider is selected (EDALAB_STOCK_SERVICES=logs does not select it)
         stock_provider.get_pattern_matcher = _real_pattern_matcher
         stock_provider.LogsProvider.put_log_events = _store_events_only
+        MotoLogStream.put_log_events = store_and_forward
 
     # -- FilterLogEvents -------------------------------------------------------------------------
     @handler("FilterLogEvents", expand=False)
