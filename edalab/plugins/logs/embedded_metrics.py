@@ -8,9 +8,9 @@ it is, valid or not ("Embedding metrics within logs"; no header needed any more)
 `Metrics` relies on this. LocalStack's `put_log_events` only stores the line.
 
 `put_log_events` here lets the providers behind it store the events first (so a refused
-request extracts nothing), then reads EMF out of the stored events (`emf.emf_data`) and adds
-the data points to the shared batcher (`edalab.plugins.metric_batches`), which sends them
-within a second. Other mixins (PatternFiltering) override `put_log_events` too; each calls
+request extracts nothing, nor does an event refused as too old or too new), then reads EMF
+out of the stored events (`emf.emf_data`) and adds the data points to the shared batcher
+(`edalab.plugins.metric_batches`), which sends them within a second. Other mixins (PatternFiltering) override `put_log_events` too; each calls
 `super()`, so every one of them sees every event.
 """
 
@@ -29,6 +29,7 @@ from localstack.aws.api.logs import (
 )
 
 from edalab.plugins.logs.emf import emf_data
+from edalab.plugins.logs.pattern_filtering import _accepted  # the events PutLogEvents stored
 from edalab.plugins.metric_batches import shared_batcher
 
 LOG = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class EmbeddedMetrics:
             context, log_group_name, log_stream_name, log_events, sequence_token, entity, **kwargs
         )
         try:
-            publish_embedded_metrics(context.account_id, context.region, log_events)
+            stored = _accepted(log_events, (response or {}).get("rejectedLogEventsInfo") or {})
+            publish_embedded_metrics(context.account_id, context.region, stored)
         except Exception as error:  # the events are stored; a metric problem must not fail the call
             LOG.warning("edalab: could not extract embedded metrics from %s: %s", log_group_name, error)
         return response
