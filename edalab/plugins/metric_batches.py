@@ -22,6 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import islice
 
+from localstack.runtime import hooks
+
 LOG = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
@@ -131,8 +133,9 @@ def shared_batcher() -> MetricBatcher:
         return _shared
 
 
+@hooks.on_infra_shutdown()
 def stop_shared_batcher() -> None:
-    """Sends what is pending and stops the shared batcher's thread."""
+    """Sends what is pending and stops the shared batcher's thread (the engine's shutdown hook)."""
     global _shared
     with _shared_lock:
         batcher, _shared = _shared, None
