@@ -127,6 +127,8 @@ def test_a_metric_filter_publishes_its_own_groups_matches_with_field_values_dime
         # 1 for the one ERROR event, defaultValue 0 for each of the 4 others, of this group only
         assert sum(p["Sum"] for p in errors) == 1 and sum(p["SampleCount"] for p in errors) == 5
         assert statistics(cloudwatch, namespace, "Latency") == []  # every point has its Route dimension
+        described = logs.describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
+        assert {g["logGroupName"]: g["metricFilterCount"] for g in described} == {log_group: 2, other_group: 0}
 
         # a log group's metric filters are deleted with it
         logs.put_metric_filter(logGroupName=other_group, filterName="gone-with-its-group", filterPattern="",

@@ -32,6 +32,8 @@ import time
 
 from localstack.aws.api import RequestContext, handler
 from localstack.aws.api.logs import (
+    DescribeLogGroupsRequest,
+    DescribeLogGroupsResponse,
     FilterLogEventsRequest,
     FilterLogEventsResponse,
     InvalidParameterException,
@@ -141,6 +143,15 @@ class PatternFiltering:
         stored.append({"filterName": filter_name, "filterPattern": filter_pattern or "",
                        "logGroupName": log_group_name, "metricTransformations": metric_transformations,
                        "creationTime": earlier[0].get("creationTime") if earlier else int(time.time() * 1000)})
+
+    @handler("DescribeLogGroups", expand=False)
+    def describe_log_groups(self, context: RequestContext, request: DescribeLogGroupsRequest) -> DescribeLogGroupsResponse:
+        """Each group's metricFilterCount, which LocalStack always gave as 0."""
+        response = super().describe_log_groups(context, request)
+        stored = get_moto_logs_backend(context.account_id, context.region).filters.metric_filters
+        for group in response.get("logGroups", []):
+            group["metricFilterCount"] = sum(1 for each in stored if each["logGroupName"] == group["logGroupName"])
+        return response
 
     def delete_log_group(self, context: RequestContext, log_group_name, **kwargs) -> None:
         """AWS deletes a group's metric filters with it; moto kept them, to count for a new group of that name."""
