@@ -59,6 +59,20 @@ def port() -> int:
     return running_port() or DEFAULT_PORT
 
 
+DEFAULT_CONSOLE_PORT = 8080
+
+
+def console_port() -> int:
+    """EDALAB_CONSOLE_PORT when set, else 8080: where `make console` serves the console."""
+    explicit = (os.environ.get("EDALAB_CONSOLE_PORT") or "").strip()
+    if not explicit:
+        return DEFAULT_CONSOLE_PORT
+    if not explicit.isdigit() or not 1 <= int(explicit) <= 65535:
+        raise SettingError(f"EDALAB_CONSOLE_PORT={explicit!r} is not a port number: set a number such as "
+                           f"EDALAB_CONSOLE_PORT=8081, or unset it for the default ({DEFAULT_CONSOLE_PORT})")
+    return int(explicit)
+
+
 def state_dir() -> Path:
     return Path(os.environ.get("EDALAB_STATE_DIR") or REPO_ROOT / ".edalab").resolve()
 
