@@ -40,7 +40,8 @@ MISSING = object()  # a selector that names nothing in the event
 
 
 class InvalidFilterPattern(ValueError):
-    """The pattern is not valid CloudWatch Logs filter syntax; the message says what is wrong."""
+    """The pattern is not valid CloudWatch Logs filter syntax; the message says what is wrong
+    (callers put "Invalid filter pattern: " or "Invalid metric filter pattern: " in front, as AWS words it)."""
 
 
 class LogMessage:
@@ -95,9 +96,6 @@ class Match:
         return None
 
 
-Matcher = Callable[[str | LogMessage], Match | None]
-
-
 def compile_pattern(text: str | None) -> "FilterPattern":
     """The matcher for `text`; raises InvalidFilterPattern when AWS would refuse it."""
     return _compile_cached(text or "")
@@ -139,13 +137,13 @@ class FilterPattern:
 
 def _compile_regex(source: str) -> re.Pattern:
     if not source:
-        raise InvalidFilterPattern("Invalid regular expression: the expression between % signs is empty")
+        raise InvalidFilterPattern("the regular expression between % signs is empty")
     if "(" in source or ")" in source:
-        raise InvalidFilterPattern("Invalid regular expression: parentheses are not supported in filter patterns")
+        raise InvalidFilterPattern("a regular expression in a filter pattern cannot hold parentheses")
     try:
         return re.compile(source)
     except re.error as error:
-        raise InvalidFilterPattern(f"Invalid regular expression %{source}%: {error}") from None
+        raise InvalidFilterPattern(f"invalid regular expression %{source}%: {error}") from None
 
 
 # -- terms ------------------------------------------------------------------------------------------
@@ -160,13 +158,13 @@ def _compile_terms(text: str) -> Callable[[LogMessage], Match | None]:
             break
         found = _TERM.match(text, position)
         if not found or found.end() == position:
-            raise InvalidFilterPattern(f"Unbalanced quotes in filter pattern: {text[position:].strip()}")
+            raise InvalidFilterPattern(f"unbalanced quotes in {text[position:].strip()}")
         prefix, quoted, bare = found.groups()
         term = json.loads(f'"{quoted}"') if quoted is not None else bare
         if bare is not None and ('"' in bare):
-            raise InvalidFilterPattern(f"Unbalanced quotes in filter pattern: {bare}")
+            raise InvalidFilterPattern(f"unbalanced quotes in {bare}")
         if not term or term in ("?", "-"):
-            raise InvalidFilterPattern(f"Empty term in filter pattern: {found.group(0).strip()}")
+            raise InvalidFilterPattern(f"empty term {found.group(0).strip()}")
         {"": required, "?": optional, "-": excluded}[prefix].append(term)
         position = found.end()
     if required:
@@ -261,7 +259,7 @@ def _tokenize(text: str) -> list[Token]:
             break
         found = _TOKEN.match(text, position)
         if not found:
-            raise InvalidFilterPattern(f"Invalid character(s) in filter pattern near: {text[position:].strip()[:40]}")
+            raise InvalidFilterPattern(f"invalid character(s) near {text[position:].strip()[:40]}")
         kind = found.lastgroup
         tokens.append(Token(kind, found.group(kind)))
         position = found.end()
@@ -282,23 +280,22 @@ class _Parser:
         token = self.peek()
         if token is None or (kind and token.kind != kind):
             near = token.text if token else "the end of the pattern"
-            raise InvalidFilterPattern(f"Invalid filter pattern: expected {what or kind} but found {near}")
+            raise InvalidFilterPattern(f"expected {what or kind} but found {near}")
         self.position += 1
         return token
 
     def parse_or(self) -> Callable:
-        parts = [self.parse_and()]
-        while (token := self.peek()) and token.text == "||":
-            self.take()
-            parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else (lambda scope: any(part(scope) for part in parts))
+        return self._joined("||", self.parse_and, any)
 
     def parse_and(self) -> Callable:
-        parts = [self.parse_unit()]
-        while (token := self.peek()) and token.text == "&&":
+        return self._joined("&&", self.parse_unit, all)
+
+    def _joined(self, operator: str, parse_part: Callable[[], Callable], combine) -> Callable:
+        parts = [parse_part()]
+        while (token := self.peek()) and token.text == operator:
             self.take()
-            parts.append(self.parse_unit())
-        return parts[0] if len(parts) == 1 else (lambda scope: all(part(scope) for part in parts))
+            parts.append(parse_part())
+        return parts[0] if len(parts) == 1 else (lambda scope: combine(part(scope) for part in parts))
 
     def parse_unit(self) -> Callable:
         token = self.peek()
@@ -307,7 +304,7 @@ class _Parser:
             inner = self.parse_or()
             closing = self.take("paren", "')'")
             if closing.text != ")":
-                raise InvalidFilterPattern("Invalid filter pattern: expected ')' but found '('")
+                raise InvalidFilterPattern("expected ')' but found '('")
             return inner
         return self.condition(self)
 
@@ -319,7 +316,7 @@ class _Parser:
             return Literal(token.text, regex=_compile_regex(token.text[1:-1]))
         if token.kind == "word":
             return Literal(token.text)
-        raise InvalidFilterPattern(f"Invalid filter pattern: expected a value but found {token.text}")
+        raise InvalidFilterPattern(f"expected a value but found {token.text}")
 
 
 # -- JSON patterns ---------------------------------------------------------------------------------
@@ -329,12 +326,12 @@ _SELECTOR_STEP = re.compile(r"""\.(?P<name>[A-Za-z0-9_@\-]+|\*)|\[(?P<index>\d+|
 @functools.lru_cache(maxsize=1024)
 def _parse_selector(selector: str) -> tuple:
     if not selector.startswith("$") or selector == "$":
-        raise InvalidFilterPattern(f"Invalid property selector {selector!r}: it must start with $.")
+        raise InvalidFilterPattern(f"invalid property selector {selector}: it must start with $.")
     steps, position = [], 1
     while position < len(selector):
         found = _SELECTOR_STEP.match(selector, position)
         if not found:
-            raise InvalidFilterPattern(f"Invalid property selector {selector!r}")
+            raise InvalidFilterPattern(f"invalid property selector {selector}")
         if found.group("index") is not None:
             steps.append(("index", found.group("index")))
         else:
@@ -368,7 +365,7 @@ def _json_condition(parser: _Parser) -> Callable:
     operator = parser.take("operator", f"a comparison after {token.text}").text
     literal = parser.literal()
     if operator in (">", "<", ">=", "<=") and literal.number is None:
-        raise InvalidFilterPattern(f"Invalid filter pattern: {operator} needs a number, not {literal.text}")
+        raise InvalidFilterPattern(f"{operator} needs a number, not {literal.text}")
     return lambda document: any(_compare(value, operator, literal) for value in _select(document, steps))
 
 
@@ -385,20 +382,20 @@ def _json_keyword_test(parser: _Parser, steps: tuple) -> Callable:
         "NOT EXISTS": lambda values: not values,
     }
     if test not in checks:
-        raise InvalidFilterPattern(f"Invalid filter pattern: unknown test {test}")
+        raise InvalidFilterPattern(f"unknown test {test}")
     check = checks[test]
     return lambda document: check(_select(document, steps))
 
 
 def _compile_json(text: str) -> Callable[[LogMessage], Match | None]:
     if not text.endswith("}"):
-        raise InvalidFilterPattern("Invalid filter pattern: a JSON pattern must end with }")
+        raise InvalidFilterPattern("a JSON pattern must end with }")
     parser = _Parser(_tokenize(text[1:-1]), _json_condition)
     if parser.peek() is None:
-        raise InvalidFilterPattern("Invalid filter pattern: the JSON pattern {} has no condition")
+        raise InvalidFilterPattern("the JSON pattern {} has no condition")
     expression = parser.parse_or()
     if parser.peek() is not None:
-        raise InvalidFilterPattern(f"Invalid filter pattern: unexpected {parser.peek().text}")
+        raise InvalidFilterPattern(f"unexpected {parser.peek().text}")
 
     def match(message: LogMessage) -> Match | None:
         document = message.document
@@ -418,13 +415,13 @@ def _delimited_condition(parser: _Parser) -> Callable:
     operator = parser.take("operator", f"a comparison after {name}").text
     literal = parser.literal()
     if operator in (">", "<", ">=", "<=") and literal.number is None:
-        raise InvalidFilterPattern(f"Invalid filter pattern: {operator} needs a number, not {literal.text}")
+        raise InvalidFilterPattern(f"{operator} needs a number, not {literal.text}")
     return lambda fields: _compare(fields.get(name, MISSING), operator, literal)
 
 
 def _compile_delimited(text: str) -> Callable[[LogMessage], Match | None]:
     if not text.endswith("]"):
-        raise InvalidFilterPattern("Invalid filter pattern: a space-delimited pattern must end with ]")
+        raise InvalidFilterPattern("a space-delimited pattern must end with ]")
     tokens = _tokenize(text[1:-1])
     names: list[str] = []
     conditions: list[Callable] = []
@@ -437,26 +434,26 @@ def _compile_delimited(text: str) -> Callable[[LogMessage], Match | None]:
             current.append(token)
     groups.append(current)
     if groups == [[]]:
-        raise InvalidFilterPattern("Invalid filter pattern: the space-delimited pattern [] names no field")
+        raise InvalidFilterPattern("the space-delimited pattern [] names no field")
     for group in groups:
         if not group:
-            raise InvalidFilterPattern("Invalid filter pattern: empty field between commas")
+            raise InvalidFilterPattern("empty field between commas")
         first = group[0]
         if first.kind != "word":
-            raise InvalidFilterPattern(f"Invalid filter pattern: expected a field name but found {first.text}")
+            raise InvalidFilterPattern(f"expected a field name but found {first.text}")
         if first.text == ELLIPSIS:
             if len(group) > 1:
-                raise InvalidFilterPattern("Invalid filter pattern: ... cannot have a condition")
+                raise InvalidFilterPattern("... cannot have a condition")
             names.append(ELLIPSIS)
             continue
         if first.text in names:
-            raise InvalidFilterPattern(f"Invalid filter pattern: field {first.text} is named twice")
+            raise InvalidFilterPattern(f"field {first.text} is named twice")
         names.append(first.text)
         if len(group) > 1:
             parser = _Parser(group, _delimited_condition)
             condition = parser.parse_or()
             if parser.peek() is not None:
-                raise InvalidFilterPattern(f"Invalid filter pattern: unexpected {parser.peek().text}")
+                raise InvalidFilterPattern(f"unexpected {parser.peek().text}")
             conditions.append(condition)
     known = set(names)
 
