@@ -25,6 +25,8 @@ from edalab.engine.health import is_healthy
 from edalab.engine.host import HostEngine
 from support import free_port
 
+pytest_plugins = ["browser"]  # the console's browser fixtures (tests/browser.py)
+
 TESTS_DIR = Path(__file__).parent
 
 

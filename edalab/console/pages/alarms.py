@@ -1,0 +1,4 @@
+"""Alarms page (issue #14; being written)."""
+
+NAV = ("Alarms", "/alarms")
+routes: list = []

@@ -1,0 +1,4 @@
+"""Dashboards page (issue #14; being written)."""
+
+NAV = ("Dashboards", "/dashboards")
+routes: list = []

@@ -1,0 +1,4 @@
+"""Functions page (issue #14; being written)."""
+
+NAV = ("Functions", "/functions")
+routes: list = []

@@ -1,0 +1,4 @@
+"""Labs page (issue #14; being written)."""
+
+NAV = ("Labs", "/labs")
+routes: list = []

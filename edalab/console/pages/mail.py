@@ -1,0 +1,4 @@
+"""Mail page (issue #14; being written)."""
+
+NAV = ("Mail", "/mail")
+routes: list = []

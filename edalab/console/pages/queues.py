@@ -1,0 +1,4 @@
+"""Queues page (issue #14; being written)."""
+
+NAV = ("Queues", "/queues")
+routes: list = []
