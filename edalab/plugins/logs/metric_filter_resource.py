@@ -24,6 +24,8 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
+from edalab.plugins import uses_stock
+
 FILTER_NAME_LIMIT = 512
 
 
@@ -108,6 +110,10 @@ class LogsMetricFilterProviderPlugin(CloudFormationResourceProviderPlugin):
 
     def __init__(self):
         self.factory: type[ResourceProvider] | None = None
+
+    def should_load(self) -> bool:
+        """Stands aside with EDALAB_STOCK_SERVICES=logs, so the type is unsupported as in stock LocalStack."""
+        return not uses_stock("logs")
 
     def load(self):
         self.factory = LogsMetricFilterProvider
