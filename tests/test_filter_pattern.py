@@ -14,6 +14,7 @@ import json
 import pytest
 
 from edalab.plugins.logs.filter_pattern import InvalidFilterPattern, LogMessage, compile_pattern
+from edalab.plugins.logs.metric_filter_resource import api_transformation
 from edalab.plugins.logs.metric_filters import InvalidMetricFilter, samples, validate
 
 # -- terms in unstructured log events (AWS's example events) ----------------------------------------
@@ -238,3 +239,13 @@ def test_a_literal_metric_value_and_a_space_delimited_field_value():
 def test_metric_filters_aws_refuses_are_refused_with_the_reason(pattern, transformation, reason):
     with pytest.raises(InvalidMetricFilter, match=reason):
         validate(pattern, _filter(pattern, **transformation)["metricTransformations"])
+
+
+def test_a_templates_metric_transformation_becomes_the_apis():
+    """AWS::Logs::MetricFilter's MetricTransformation (PascalCase, Dimensions as Key/Value lists)."""
+    assert api_transformation({"MetricName": "Latency", "MetricNamespace": "Shop", "MetricValue": "$.latency",
+                               "Unit": "Milliseconds", "Dimensions": [{"Key": "Route", "Value": "$.route"}]}) == {
+        "metricName": "Latency", "metricNamespace": "Shop", "metricValue": "$.latency", "unit": "Milliseconds",
+        "dimensions": {"Route": "$.route"}}
+    assert api_transformation({"MetricName": "Errors", "MetricNamespace": "Shop", "MetricValue": 1,
+                               "DefaultValue": 0})["defaultValue"] == 0.0
