@@ -87,7 +87,8 @@ class PatternFiltering:
     # -- FilterLogEvents -------------------------------------------------------------------------
     @handler("FilterLogEvents", expand=False)
     def filter_log_events(self, context: RequestContext, request: FilterLogEventsRequest) -> FilterLogEventsResponse:
-        group_name = request.get("logGroupName") or (request.get("logGroupIdentifier") or "").split(":log-group:")[-1]
+        identifier = (request.get("logGroupIdentifier") or "").split(":log-group:")[-1].removesuffix(":*")
+        group_name = request.get("logGroupName") or identifier
         if request.get("logGroupName") and request.get("logGroupIdentifier"):
             raise InvalidParameterException("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
         if request.get("logStreamNames") and request.get("logStreamNamePrefix"):
