@@ -83,7 +83,7 @@ def step(title: str, hint: int | None = None, needs: list | tuple = ()):
 
 def json_log_lines(logs, function_name: str) -> list[dict]:
     """Every JSON-object line a function logged (all pages), oldest first. Callers filter in
-    Python: LocalStack's filter-log-events ignores filterPattern."""
+    Python, which answers the same whether or not the engine honours filterPattern."""
     lines = []
     for message in log_messages(logs, function_name):
         try:

@@ -2,7 +2,8 @@
 
 Why this exists: the checks read functions' logs in several ways (their JSON lines, the
 errors they logged since a step began), and each needs every page of `filter_log_events`.
-LocalStack ignores `filterPattern`, so callers filter in Python; the paging lives here once.
+Callers filter in Python, which answers the same on any engine (LocalStack's stock provider
+ignores `filterPattern`; ours honours it); the paging lives here once.
 """
 
 from __future__ import annotations
