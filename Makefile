@@ -12,7 +12,7 @@ TEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status logs mail reset lab check hint solution deploy progress test test-quick test-container bench clean
+.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress test test-quick test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,14 +23,17 @@ $(READY): requirements/lock.txt pyproject.toml scripts/setup scripts/find-python
 
 setup: $(READY) ## create .venv (Python 3.13) with the locked dependencies
 
-up: $(READY) ## start the engine and deploy every lab (safe to run again)
+up: $(READY) ## start the engine, deploy every lab, start the console (safe to run again)
 	@$(PY) -m edalab up
 
-down: $(READY) ## stop the engine and every function process
+down: $(READY) ## stop the console, the engine and every function process
 	@$(PY) -m edalab down
 
 status: $(READY) ## engine mode, health, resources, queue and DLQ depths
 	@$(PY) -m edalab status
+
+console: $(READY) ## the console in the foreground on http://127.0.0.1:8080 (EDALAB_CONSOLE_PORT=8081 to move it)
+	@$(PY) -m edalab.console
 
 logs: $(READY) ## the engine's log (LINES=200)
 	@$(PY) -m edalab logs --lines $(or $(LINES),200)

@@ -17,9 +17,11 @@ import time
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from edalab import bootstrap, engine, inventory, labs, loop, mail, settings
+from edalab.console.process import ConsoleProcess, PortTaken
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.exercise_validation import ExerciseRejected
 from edalab.safety import UnsafeEndpointError, require_local_endpoint
@@ -45,6 +47,7 @@ def _engine():
 
 def cmd_up(_args) -> int:
     started = time.monotonic()
+    web = ConsoleProcess.default()  # a bad EDALAB_CONSOLE_PORT stops here, before anything starts
     mode, eng = _engine()
     if eng.is_up():
         console.print(f"[green]Already up[/] ({mode} engine on {eng.endpoint}); checking the bootstrap.")
@@ -57,10 +60,25 @@ def cmd_up(_args) -> int:
         console.print(f"Starting the {mode} engine on {eng.endpoint} ...")
         seconds = eng.start()
         console.print(f"  engine healthy after {seconds:.1f} s")
+    web_line = _console_up(web, eng.endpoint)  # started now, it shows the labs being deployed
     _bootstrap(eng.endpoint)
     console.print(f"[green]Up[/] in {time.monotonic() - started:.1f} s: {mode} engine at {eng.endpoint}")
     console.print("  next: `make status`, `make test`, or open labs/00-welcome/README.md")
+    console.print(web_line)
     return 0
+
+
+def _console_up(web: ConsoleProcess, endpoint: str) -> str:
+    """Starts the console in the background unless it runs; the line `make up` ends with."""
+    if web.is_running():
+        return f"Console: {web.running_url()} (already running; open it in a browser)"
+    try:
+        seconds = web.start(endpoint)
+    except PortTaken as error:
+        return f"[yellow]Console not started:[/] {escape(str(error))}"
+    except RuntimeError as error:
+        return f"[yellow]Console not started:[/] {escape(str(error))} (see {web.log_file})"
+    return f"Console: {web.url} (open it in a browser; started in {seconds:.1f} s, log {web.log_file})"
 
 
 def _bootstrap(endpoint: str) -> None:
@@ -77,7 +95,8 @@ def _bootstrap(endpoint: str) -> None:
 def cmd_down(_args) -> int:
     mode, eng = _engine()
     started = time.monotonic()
-    done = eng.stop()
+    stopped_console = ConsoleProcess.default().stop()
+    done = ([stopped_console] if stopped_console else []) + eng.stop()
     what = "; ".join(done) if done else "nothing was running"
     console.print(f"Down ({mode}): {what} in {time.monotonic() - started:.1f} s")
     return 0
@@ -86,13 +105,18 @@ def cmd_down(_args) -> int:
 def cmd_status(_args) -> int:
     mode, eng = _engine()
     doc = health(eng.endpoint)
+    web = ConsoleProcess.default()
+    web_line = (f"Console: [green]running[/] at {web.running_url()}" if web.is_running()
+                else "Console: not running (`make up` starts it, `make console` serves it in the foreground)")
     if doc is None:
         state = "[red]not running[/]"
         if eng.crashed():
             state += f" (the last engine ended without `make down`: killed or crashed). {LOST_STATE} `make up` starts fresh"
         console.print(f"Engine: {mode}, {state}. Endpoint would be {eng.endpoint}.")
+        console.print(web_line)
         return 1
     console.print(f"Engine: {mode}, [green]healthy[/], LocalStack {doc.get('version', '?')} at {eng.endpoint}")
+    console.print(web_line)
     counts = inventory.resource_counts(eng.endpoint)
     console.print("Resources: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     table = Table("queue", "visible", "in flight", "dead-letter queue")
