@@ -96,6 +96,8 @@ def install_sqs_polling():
 
     from edalab.plugins.lambda_.esm_sqs_poller import LongPollingSqsPoller
 
+    if esm_worker_factory.SqsPoller is LongPollingSqsPoller:
+        return  # an engine restarted in the same process: installed already
     esm_worker_factory.SqsPoller = LongPollingSqsPoller
     esm_worker_factory.EsmWorker = _interruptible_worker_class()
     LambdaProvider.validate_event_source_mapping = _validating(LambdaProvider.validate_event_source_mapping)
