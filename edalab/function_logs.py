@@ -11,10 +11,16 @@ from __future__ import annotations
 
 def log_messages(logs, function_name: str, since_ms: int | None = None) -> list[str]:
     """The function's log messages (at or after `since_ms` when given), oldest first."""
-    messages, kwargs = [], {} if since_ms is None else {"startTime": since_ms}
+    return [event["message"] for event in log_events(logs, function_name, since_ms)]
+
+
+def log_events(logs, function_name: str, since_ms: int | None = None) -> list[dict]:
+    """The function's log events as the API gives them (message, timestamp, logStreamName,
+    eventId), at or after `since_ms` when given, oldest first."""
+    events, kwargs = [], {} if since_ms is None else {"startTime": since_ms}
     while True:
         page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}", **kwargs)
-        messages += [event["message"] for event in page["events"]]
+        events += page["events"]
         if not page.get("nextToken"):
-            return messages
+            return events
         kwargs["nextToken"] = page["nextToken"]

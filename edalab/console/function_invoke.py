@@ -1,0 +1,75 @@
+"""The Functions page's invoke form: check the payload, invoke synchronously, show what came back.
+
+Why this exists: a learner tries a function by hand with a JSON event. The form must say
+plainly what is wrong with a payload (not JSON, too big) instead of failing, and show what
+`Invoke` answered: the status code, the function's error if it raised, its result and the
+tail of its log (`LogType=Tail` gives the last 4 KB, base64-encoded).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from dataclasses import dataclass
+
+MAX_PAYLOAD = 256 * 1024  # bytes; the console's limit for a payload typed into a form
+
+
+class BadPayload(ValueError):
+    """The payload cannot be sent; the message says why, in plain words."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class InvokeResult:
+    request_id: str | None
+    status_code: int
+    function_error: str | None  # "Unhandled" when the function raised
+    result: str  # the payload it returned, pretty-printed when it is JSON
+    log_tail: str
+
+
+async def read_payload(request) -> str:
+    """The `payload` field of the posted (url-encoded) form; a body far over the limit is
+    refused before it is read. (Starlette's `request.form()` would need python-multipart.)"""
+    limit = 4 * MAX_PAYLOAD  # url-encoding can triple a JSON text
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadPayload(f"The form is {int(declared) // 1024} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
+    body = await request.body()
+    if len(body) > limit:
+        raise BadPayload(f"The form is {len(body) // 1024} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
+    try:
+        return urllib.parse.parse_qs(body.decode(), keep_blank_values=True).get("payload", [""])[-1]
+    except UnicodeDecodeError:
+        raise BadPayload("The form is not UTF-8 text.") from None
+
+
+def check_payload(text: str) -> str:
+    """The payload as compact JSON text, or BadPayload."""
+    size = len(text.encode())
+    if size > MAX_PAYLOAD:
+        raise BadPayload(f"The payload is {size / 1024:.0f} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
+    if not text.strip():
+        raise BadPayload("The payload is empty: type a JSON event, for example {} or {\"hello\": \"world\"}.")
+    try:
+        return json.dumps(json.loads(text))
+    except ValueError as error:
+        raise BadPayload(f"The payload is not JSON: {error}. Example: {{\"hello\": \"world\"}}.") from None
+
+
+def invoke(lam, name: str, payload: str) -> InvokeResult:
+    """Invokes `name` synchronously (RequestResponse) with its log tail."""
+    answer = lam.invoke(FunctionName=name, InvocationType="RequestResponse", LogType="Tail", Payload=payload.encode())
+    body = answer["Payload"].read().decode("utf-8", errors="replace")
+    try:
+        shown = json.dumps(json.loads(body), indent=2) if body else "(no result)"
+    except ValueError:
+        shown = body
+    tail = base64.b64decode(answer.get("LogResult") or "").decode("utf-8", errors="replace")
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return InvokeResult(headers.get("x-amzn-requestid"), answer["StatusCode"], answer.get("FunctionError"), shown, tail)
