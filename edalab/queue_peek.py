@@ -11,7 +11,7 @@ receive count, no visibility), in both engine modes. Checks use it through
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edalab.http_call import http
 
@@ -26,6 +26,7 @@ class QueueMessage:
     body: str
     receives: int  # ApproximateReceiveCount: how many times a consumer has received it
     attributes: dict[str, str]
+    message_attributes: dict[str, dict] = field(default_factory=dict)  # name -> {DataType, StringValue | BinaryValue}
 
 
 def queue_messages(endpoint: str, queue_url: str) -> list[QueueMessage]:
@@ -37,12 +38,18 @@ def queue_messages(endpoint: str, queue_url: str) -> list[QueueMessage]:
     if reply.status != 200 or not isinstance(reply.body, dict):
         raise PeekFailed(f"the engine answered {reply.status} when asked for the messages of {queue_url}: "
                          f"{reply.text[:200]}")
-    result = (reply.body.get("ReceiveMessageResponse") or {}).get("ReceiveMessageResult") or {}
+    return messages_from(reply.body)
+
+
+def messages_from(reply: dict) -> list[QueueMessage]:
+    """The messages in the endpoint's JSON answer (the console fetches it through its own view)."""
+    result = (reply.get("ReceiveMessageResponse") or {}).get("ReceiveMessageResult") or {}
     found = []
     for message in _as_list(result.get("Message")):
         attributes = {a["Name"]: str(a["Value"]) for a in _as_list(message.get("Attribute"))}
+        message_attributes = {a["Name"]: a.get("Value") or {} for a in _as_list(message.get("MessageAttribute"))}
         found.append(QueueMessage(message.get("MessageId", ""), message.get("Body", ""),
-                                  int(attributes.get("ApproximateReceiveCount", 0)), attributes))
+                                  int(attributes.get("ApproximateReceiveCount", 0)), attributes, message_attributes))
     return found
 
 
