@@ -69,6 +69,12 @@ def test_the_invoke_form_shows_the_result_and_log_tail_or_what_is_wrong(console_
     expect(result.get_by_role("alert")).to_contain_text("not JSON")
     expect(result.locator(".fn-payload")).to_have_count(0)
 
+    console_page.fill("#payload", json.dumps({"big": "x" * 300_000}))
+    with console_page.expect_response(lambda r: r.url.endswith("/invoke")) as answer:
+        console_page.get_by_role("button", name="Invoke").click()
+    assert answer.value.status == 413
+    expect(result.get_by_role("alert")).to_contain_text("at most 256 KB")
+
 
 def test_the_list_shows_lab_02s_queue_mapping_and_an_unknown_function_is_a_404(console_page):
     console_page.goto("/functions")
