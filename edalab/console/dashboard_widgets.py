@@ -53,7 +53,9 @@ def dashboard(view, name: str, now: datetime | None = None) -> dict:
         try:
             body = view.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"]
         except ClientError as error:
-            if "NotFound" in error.response.get("Error", {}).get("Code", ""):
+            detail = error.response.get("Error", {})
+            # AWS says ResourceNotFound; LocalStack says InvalidParameterValue, "... does not exist"
+            if "NotFound" in detail.get("Code", "") or "does not exist" in detail.get("Message", ""):
                 raise UnknownDashboard(name) from None
             raise
         try:
