@@ -13,11 +13,13 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 
+from botocore.exceptions import ClientError
+
 MAX_PAYLOAD = 256 * 1024  # bytes; the console's limit for a payload typed into a form
 
 
 class BadPayload(ValueError):
-    """The payload cannot be sent; the message says why, in plain words."""
+    """The payload cannot be sent (or Lambda refused it); the message says why, in plain words."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -64,7 +66,13 @@ def check_payload(text: str) -> str:
 
 def invoke(lam, name: str, payload: str) -> InvokeResult:
     """Invokes `name` synchronously (RequestResponse) with its log tail."""
-    answer = lam.invoke(FunctionName=name, InvocationType="RequestResponse", LogType="Tail", Payload=payload.encode())
+    try:
+        answer = lam.invoke(FunctionName=name, InvocationType="RequestResponse", LogType="Tail", Payload=payload.encode())
+    except ClientError as error:  # e.g. the function is still being created, or throttled
+        said = error.response.get("Error", {})
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 502
+        raise BadPayload(f"Lambda refused the invocation: {said.get('Code')}: {said.get('Message')}",
+                         status if 400 <= status < 500 else 502) from None
     body = answer["Payload"].read().decode("utf-8", errors="replace")
     try:
         shown = json.dumps(json.loads(body), indent=2) if body else "(no result)"
