@@ -21,7 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from baselines import CannedServer, MotoServer
-from support import (create_function, create_queue, deploy_lab, free_port, lab01_api, queue_depth, receive_all,
+from support import (create_function, create_queue, deploy_lab, free_port, lab01_api, queue_depth,
                      zip_source)
 
 from edalab import aws, bootstrap, labs, settings
@@ -182,40 +182,6 @@ def upload_processed(endpoint: str, runs: int) -> Figure:
         moto_put = loop_ms(put_on(moto), runs)
     return Figure("S3 put -> processed (lab 02)", "ms", samples,
                   {"canned server": canned_put, "moto server": moto_put})
-
-
-def sqs_to_handler(endpoint: str, runs: int) -> Figure:
-    """SQS send -> event source mapping -> function -> reply on another queue, after an idle
-    second each time (as between real events, so the mapping's back-off is included)."""
-    lam, sqs = aws.client("lambda", endpoint), aws.client("sqs", endpoint)
-    out_url, _ = create_queue(sqs, "bench-out")
-    src_url, src_arn = create_queue(sqs, "bench-src", VisibilityTimeout=30)
-    create_function(lam, "bench-sqs", "probe.py", env={"OUTPUT_QUEUE_URL": out_url})
-    lam.create_event_source_mapping(FunctionName="bench-sqs", EventSourceArn=src_arn, BatchSize=1)
-
-    def one() -> None:
-        time.sleep(1.0)  # idle, so the poller backs off as it would between real events
-        sqs.send_message(QueueUrl=src_url, MessageBody="{}")
-        receive_all(sqs, out_url, expected=1)  # receives and deletes the reply; fails after 30 s
-
-    samples = [ms - 1000 for ms in loop_ms(one, runs)]
-
-    def round_trip_on(url: str):  # the same send, then a receive and delete, with no function
-        client = aws.client("sqs", url)
-        queue = client.create_queue(QueueName="bench")["QueueUrl"]
-
-        def trip() -> None:
-            client.send_message(QueueUrl=queue, MessageBody="{}")
-            for message in client.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
-                client.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return trip
-
-    with MotoServer() as moto:
-        moto_trip = loop_ms(round_trip_on(moto), runs)
-    with CannedServer() as canned:
-        canned_send = loop_ms(lambda: aws.client("sqs", canned).send_message(QueueUrl=canned, MessageBody="{}"), runs)
-    return Figure("SQS send -> handler -> reply", "ms", samples,
-                  {"canned server": canned_send, "moto server": moto_trip})
 
 
 # -- pipeline throughput ------------------------------------------------------------------------------

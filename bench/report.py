@@ -34,11 +34,14 @@ def _rows(figures: list[Figure]) -> list[list[str]]:
         row = [figure.name, _cell(own, figure.unit), f"{own['p95']:,.1f} {figure.unit}", str(own["runs"])]
         for name in BASELINES:
             row.append(_cell(summary(figure.baselines[name]), figure.unit) if name in figure.baselines else "")
+        # a figure's own baseline (the same work without the feature it measures, say)
+        row.append("; ".join(f"{name}: {_cell(summary(samples), figure.unit)}"
+                             for name, samples in figure.baselines.items() if name not in BASELINES))
         rows.append(row)
     return rows
 
 
-HEADER = ["figure", "median", "p95", "runs", *(f"{name} (median)" for name in BASELINES)]
+HEADER = ["figure", "median", "p95", "runs", *(f"{name} (median)" for name in BASELINES), "its own baseline (median)"]
 
 
 def print_table(figures: list[Figure]) -> None:

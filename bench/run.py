@@ -4,7 +4,7 @@ Why this exists: speed belongs in benchmarks, not in timed tests. This runs the 
 bench/figures.py on engines of its own (free ports, temporary state folders, never a learner's
 engine), prints median and p95 next to the same loop on a canned loopback server (the ceiling)
 and on moto's server (a peer), and writes bench/results/latest.json and latest.md (the table
-the README shows). Takes about 8 minutes on 2 cores. BENCH_MESSAGES sets the throughput run's
+the README shows). Takes about 25 minutes on 2 cores. BENCH_MESSAGES sets the throughput run's
 size (default 5000).
 """
 
@@ -23,6 +23,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import figures  # noqa: E402
+import figures_alarms  # noqa: E402
+import figures_aws_metrics  # noqa: E402
+import figures_insights  # noqa: E402
+import figures_logs  # noqa: E402
+import figures_metrics  # noqa: E402
+import figures_polling  # noqa: E402
 import report  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -42,9 +48,16 @@ def main() -> None:
         measured.append(figures.warm_invoke(engine.endpoint, runs=50))
         measured.append(figures.api_request(engine.endpoint, runs=30))
         measured.append(figures.upload_processed(engine.endpoint, runs=15))
-        measured.append(figures.sqs_to_handler(engine.endpoint, runs=15))
         measured.append(figures.pipeline_throughput(engine.endpoint, messages=messages, runs=2))
         measured += figures.lab_checks(engine, runs=2)
+        # the engine's CloudWatch, Logs and event source mappings as AWS documents them (#13)
+        measured.append(figures_logs.metric_filter_throughput(engine.endpoint, events=50_000, runs=3))
+        measured.append(figures_insights.insights_query(engine.endpoint, events=100_000, runs=5))
+        measured.append(figures_aws_metrics.emf_put_log_events(engine.endpoint, runs=30))
+        measured.append(figures_aws_metrics.emf_metric_delay(engine.endpoint, runs=15))
+        measured.append(figures_metrics.metric_math_query(engine.endpoint, runs=30))
+        measured.append(figures_alarms.alarm_reaction(engine.endpoint, runs=5))
+        measured += figures_polling.polling(engine)
     finally:
         engine.stop()
     doc = {

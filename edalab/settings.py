@@ -30,12 +30,13 @@ DEFAULT_PORT = 4566
 PORT_RECORD = "engine.port"
 CONTAINER_IMAGE = "localstack/localstack:4.14.0"
 
-# Event source mappings poll SQS; LocalStack's defaults (1 s interval, up to 10 s back-off on
-# an empty queue) make a message wait up to ~10 s for its function. The back-off below keeps
-# latency near 0.3 s while an idle engine polls each mapping at most twice a second. The
-# interval is the pause after a poll that found messages: at 0.1 s it capped a busy mapping at
-# one batch per 0.1 s (lab 02: 1,000 uploads in 44 s; with 0, 25 s; see bench/), so a busy
-# mapping polls again at once.
+# Event source mappings. SQS mappings long-poll through our plugin
+# (edalab/plugins/lambda_/sqs_polling.py): a message reaches an idle mapping's function in about
+# 20 ms, and the back-off below no longer applies to them. The interval is the pause after each
+# poll turn: at 0.1 s it capped a busy mapping at one batch per 0.1 s (lab 02: 1,000 uploads in
+# 44 s; with 0, 25 s), so it stays 0. The back-off still governs the stream mappings (Kinesis,
+# DynamoDB Streams), and every mapping on the stock engine (EDALAB_STOCK_SERVICES=lambda), where
+# LocalStack's default (up to 10 s on an empty queue) would make a message wait that long.
 ESM_POLL_INTERVAL_SEC = "0"
 ESM_MAX_BACKOFF_ON_EMPTY_SEC = "0.5"
 SQS_METRICS_INTERVAL_SEC = "5"
