@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from botocore.exceptions import ConnectionError as EngineConnectionError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,7 +34,7 @@ async def _http_error(request: Request, error: HTTPException):
                 title="Not found" if error.status_code == 404 else "Refused", message=error.detail)
 
 
-async def _engine_down(request: Request, error: EngineUnavailable):
+async def _engine_down(request: Request, error: EngineUnavailable | EngineConnectionError):
     return page(request, "error.html", status_code=503, title="The engine does not answer",
                 message=f"{error}. Start it with `make up`; this page works again as soon as it answers.")
 
@@ -51,7 +52,9 @@ def create_app(view: EngineView) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(LocalOnly)],
-        exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_down, Exception: _unexpected},
+        exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_down,
+                            EngineConnectionError: _engine_down,  # boto3 could not reach the engine
+                            Exception: _unexpected},
     )
     app.state.view = view
     return app
