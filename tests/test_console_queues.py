@@ -184,6 +184,8 @@ def test_a_poison_upload_shows_in_the_dlq_and_the_redrive_button_brings_it_back(
         expect(row.locator("td.role")).to_contain_text(f"dead-letter queue of {source}")
         expect(row).to_have_class("dlq-full", timeout=60_000)  # three receives 2 s apart, then the DLQ
         expect(row.locator("td.visible")).to_have_class("num visible bad")
+        expect(console_page.locator("section.card.bad")).to_contain_text(f"{dlq}: ")  # listed first, in red
+        screenshot(console_page, "queues-dlq-in-red")
         row.get_by_role("link", name=dlq).click()
 
         card = console_page.locator(".message-card", has_text=key)
