@@ -13,6 +13,7 @@ from browser import screenshot
 from playwright.sync_api import expect
 
 from edalab import mail
+from edalab.console import alarm_details
 from edalab.queue_cleanup import remove_messages
 from edalab.waiting import wait_for
 
@@ -101,3 +102,39 @@ def test_an_unknown_or_impossible_alarm_name_gets_a_page_that_says_so(console_pa
     answer = console_page.goto("/alarms/" + "x" * 300)
     assert answer.status == 400
     expect(console_page.locator(".message")).to_contain_text("cannot be an alarm name")
+
+
+# The alarm's words and queries, from DescribeAlarms answers (no engine) -------------------------
+
+MATH_ALARM = {
+    "AlarmName": "errors-ratio", "StateValue": "INSUFFICIENT_DATA", "Threshold": 0.05, "EvaluationPeriods": 3,
+    "DatapointsToAlarm": 2, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:pager", "arn:aws:lambda:us-east-1:000000000000:function:fix"],
+    "Metrics": [
+        {"Id": "errors", "ReturnData": False, "MetricStat": {"Period": 60, "Stat": "Sum", "Metric": {
+            "Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "f"}]}}},
+        {"Id": "ratio", "Expression": "errors / 100", "Label": "error ratio", "ReturnData": True, "AccountId": "1"},
+    ],
+}
+
+
+def test_a_metric_math_alarm_is_described_by_its_expression_period_and_actions():
+    described = alarm_details.describe(MATH_ALARM, "metric")
+    assert described["watches"] == "expression errors / 100"
+    assert (described["comparison"], described["threshold_text"]) == ("≥", "0.05")
+    assert (described["period"], described["datapoints"], described["evaluation_periods"]) == (60, 2, 3)
+    assert described["actions"] == {"ALARM": ["pager", "lambda: function:fix"]}
+    assert described["state_class"] == "muted"
+    assert [q["returned"] for q in described["queries"]] == [False, True]
+
+
+def test_an_alarm_is_charted_with_its_own_queries_or_statistic():
+    queries, drawn = alarm_details.alarm_queries(MATH_ALARM)
+    assert [q["Id"] for q in queries] == ["errors", "ratio"] and "AccountId" not in queries[1]
+    assert drawn == [{"id": "ratio", "label": "error ratio"}]
+    queries, drawn = alarm_details.alarm_queries({
+        "Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage", "ExtendedStatistic": "p95",
+        "Dimensions": [], "Period": 300, "Unit": "Seconds"})
+    assert queries[0]["MetricStat"] == {"Metric": {"Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage",
+                                                   "Dimensions": []}, "Period": 300, "Stat": "p95", "Unit": "Seconds"}
+    assert [alarm_details.chart_window(p).total_seconds() / 60 for p in (10, 60, 300, 3600)] == [30, 30, 60, 600]

@@ -1,6 +1,6 @@
 """A dashboard body's translation into grid places and GetMetricData queries (no engine): the
 metrics array rules of CloudWatch's "Dashboard body structure and syntax", the grid, the time
-range, and Markdown that loads nothing from another host."""
+range, Markdown that loads nothing from another host, and the chart document the page embeds."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from edalab.console.dashboard_body import (BodyError, Dashboard, expand_row, metric_series, parse_dashboard,
-                                           time_range, y_axes)
+from edalab.console.dashboard_body import (BodyError, Dashboard, check_points, expand_row, metric_series,
+                                           parse_dashboard, time_range, y_axes)
 from edalab.console.dashboard_widgets import markdown_html, valid_name
+from edalab.console.metric_charts import chart, number
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
@@ -160,3 +161,28 @@ def test_markdown_renders_without_raw_html_and_loads_nothing_from_another_host()
 
 def test_dashboard_names_are_letters_digits_dashes_and_underscores():
     assert valid_name("lab-07_orders") and not valid_name("../x") and not valid_name("a b") and not valid_name("")
+
+
+def test_a_widget_that_would_ask_for_more_points_than_one_call_returns_says_so():
+    series = metric_series({"metrics": [["Shop", "Orders"]], "period": 1})
+    check_points(series, NOW - timedelta(hours=3), NOW)  # 10,801 points
+    with pytest.raises(BodyError, match="at most 100,800"):
+        check_points(series, NOW - timedelta(days=2), NOW)
+
+
+def test_the_chart_document_aligns_series_on_their_timestamps_and_counts_the_points():
+    t = [NOW + timedelta(minutes=m) for m in range(3)]
+    results = {"m1": {"label": "a", "timestamps": [t[0], t[1], t[2]], "values": [1.0, 2.0, 3.0], "messages": []},
+               "m2": {"label": "b", "timestamps": [t[1]], "values": [float("nan")], "messages": ["partial"]}}
+    document = chart(results, [{"id": "m2", "label": "B"}, {"id": "m1", "label": "A"}, {"id": "gone", "label": "x"}],
+                     NOW - timedelta(hours=1), NOW + timedelta(minutes=5))
+    assert document["x"] == [int(moment.timestamp()) for moment in t]
+    assert [s["label"] for s in document["series"]] == ["B", "A"]
+    assert document["series"][0]["values"] == [None, None, None]  # NaN is no JSON number
+    assert document["series"][1]["values"] == [1.0, 2.0, 3.0] and document["series"][1]["last"] == 3.0
+    assert document["points"] == 4 and document["messages"] == ["partial"]
+    json.dumps(document, allow_nan=False)
+
+
+def test_numbers_read_as_a_learner_reads_them():
+    assert [number(v) for v in (None, 3.0, 0.25, 1234.5, 1234567.0)] == ["—", "3", "0.25", "1,234.5", "1,234,567"]

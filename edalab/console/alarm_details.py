@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from edalab.console import metric_charts
 from edalab.plugins.cloudwatch.composite_rule import RuleError, alarm_name, parse_rule, referenced_alarms
 
-CHART_WINDOW = timedelta(minutes=30)
+SHORT_WINDOW, LONG_WINDOW = timedelta(minutes=30), timedelta(minutes=60)
 MAX_NAME = 255
 COMPARISONS = {
     "GreaterThanOrEqualToThreshold": "≥", "GreaterThanThreshold": ">", "LessThanThreshold": "<",
@@ -154,15 +154,23 @@ def history_entry(item: dict) -> dict:
     return entry
 
 
+def chart_window(period: int | None) -> timedelta:
+    """30 minutes for a period up to a minute, else an hour (or 10 periods, when that is longer)."""
+    if not period or period <= 60:
+        return SHORT_WINDOW
+    return max(LONG_WINDOW, timedelta(seconds=10 * period))
+
+
 def chart(view, alarm: dict) -> dict | None:
-    """The alarm's metric over the last 30 minutes at its period, with its threshold line;
+    """The alarm's metric over the last 30-60 minutes at its period, with its threshold line;
     None for a composite alarm (it has no metric)."""
     if alarm["kind"] != "metric":
         return None
     raw = alarm["raw"]
     queries, series = alarm_queries(raw)
     end = datetime.now(timezone.utc)
-    start = end - CHART_WINDOW
+    window = chart_window(alarm["period"])
+    start = end - window
 
     def read() -> dict:
         try:
@@ -173,7 +181,8 @@ def chart(view, alarm: dict) -> dict | None:
         else:
             problem = ""
         threshold = raw.get("Threshold")
-        document = metric_charts.chart(results, series, start, end, threshold=threshold, period=alarm["period"])
+        document = metric_charts.chart(results, series, start, end, threshold=threshold, period=alarm["period"],
+                                       minutes=int(window.total_seconds() // 60))
         if threshold is not None:
             document["lines"].append({"value": threshold, "label": f"threshold {alarm['comparison']} "
                                       f"{metric_charts.number(threshold)}", "color": "#c62828", "axis": "left"})

@@ -35,6 +35,7 @@ DEFAULT_SIZE = 6
 DEFAULT_STAT = "Average"
 DEFAULT_PERIOD = 300
 DEFAULT_RANGE = timedelta(hours=3)
+MAX_POINTS = 100_800  # GetMetricData's limit per call
 DRAWN_TYPES = ("metric", "text")
 VIEWS = ("timeSeries", "singleValue", "bar", "pie", "gauge", "table")
 _ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
@@ -223,6 +224,15 @@ def _metric(values: list[str], options: dict, row_id: str, stat, period, where: 
                             "Period": period, "Stat": str(stat)}}
     return Series(id=row_id, query=query, label=label, visible=options.get("visible", True) is not False,
                   color=options.get("color"), axis="right" if options.get("yAxis") == "right" else "left")
+
+
+def check_points(series: list[Series], start: datetime, end: datetime) -> None:
+    """BodyError when the widget would ask for more points than one GetMetricData call returns."""
+    seconds = (end - start).total_seconds()
+    wanted = sum(int(seconds // s.query["MetricStat"]["Period"]) + 1 for s in series if "MetricStat" in s.query)
+    if wanted > MAX_POINTS:
+        raise BodyError(f"it asks for {wanted:,} data points over its time range; one GetMetricData call "
+                        f"returns at most {MAX_POINTS:,}: give it a longer period or a shorter range")
 
 
 def default_label(name: str, dimensions: list[dict]) -> str:

@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 
 from edalab import settings
 from edalab.console import dashboard_body, metric_charts
+from edalab.plugins.cloudwatch.composite_rule import alarm_name
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 NUMBER_VIEWS = ("singleValue", "gauge", "bar", "pie", "table")  # drawn here as their latest numbers
@@ -74,10 +75,13 @@ def fill(view, widget: dashboard_body.Widget, parsed: dashboard_body.Dashboard, 
     if widget.type == "text":
         return {**filled, "kind": "text", "html": markdown_html(str(widget.properties.get("markdown", "")))}
     if widget.type != "metric":
-        return {**filled, "kind": "other"}
+        alarms = widget.properties.get("alarms") if widget.type == "alarm" else None
+        names = [alarm_name(str(arn)) for arn in alarms] if isinstance(alarms, list) else []
+        return {**filled, "kind": "other", "alarms": names}
     try:
         series = dashboard_body.metric_series(widget.properties)
         start, end = dashboard_body.time_range(widget.properties, parsed, now)
+        dashboard_body.check_points(series, start, end)
         results = metric_charts.metric_data(view.client("cloudwatch"), [s.query for s in series], start, end)
     except (dashboard_body.BodyError, metric_charts.MetricQueryError) as error:
         return {**filled, "kind": "problem", "message": str(error)}
