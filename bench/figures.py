@@ -65,7 +65,8 @@ def front_door(runs: int) -> list[Figure]:
     (read-only: its aim is 2 s at most), on an engine of their own; baseline: what any make
     target pays before it does anything."""
     state = Path(tempfile.mkdtemp(prefix="edalab-bench-make-"))
-    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state)}
+    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state),
+           "EDALAB_CONSOLE_PORT": str(free_port())}  # `make up` starts the console too: not on 8080
     env.pop("EDALAB_ENDPOINT", None)
 
     def make(target: str, *variables: str) -> None:

@@ -27,7 +27,8 @@ from support import free_port, queue_depth
 @pytest.fixture(scope="module")
 def lab_env(tmp_path_factory):
     state = tmp_path_factory.mktemp("make-up")
-    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state)}
+    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state),
+           "EDALAB_CONSOLE_PORT": str(free_port())}  # `make up` starts a console too: never on a learner's 8080
     env.pop("EDALAB_ENDPOINT", None)
     yield env
     make(env, "down")

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from edalab import settings
-from edalab.engine.host import _wait_gone
+from edalab.plugins.lambda_.function_process import is_running
 
 HOST = "127.0.0.1"
 MODULE = "edalab.console"
@@ -139,3 +139,13 @@ class ConsoleProcess:
         except OSError:
             return "(no log)"
 
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """True once `pid` has ended (an unreaped zombie counts as ended: its parent may be a test)."""
+    deadline = time.monotonic() + seconds
+    while is_running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
