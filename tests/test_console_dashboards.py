@@ -60,6 +60,7 @@ def test_a_dashboard_put_by_the_test_is_drawn_from_its_body(console_page, lab_en
         page = console_page
         page.goto("/dashboards")
         expect(page.locator(f'tr[data-dashboard="{name}"] a')).to_have_attribute("href", f"/dashboards/{name}")
+        expect(page.locator(f'tr[data-dashboard="{name}"]')).to_contain_text("3 metric, 1 text")
         screenshot(page, "dashboards")
         page.goto(f"/dashboards/{name}")
 

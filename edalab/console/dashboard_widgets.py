@@ -15,6 +15,7 @@ address, not a link.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
@@ -34,13 +35,28 @@ class UnknownDashboard(LookupError):
 
 
 def dashboard_list(view) -> list[dict]:
-    """Every dashboard: {name, modified}, by name."""
+    """Every dashboard: {name, modified, widgets: "2 metric, 1 text"}, by name."""
     def read() -> list[dict]:
-        found = []
-        for page in view.client("cloudwatch").get_paginator("list_dashboards").paginate():
-            found += [{"name": entry["DashboardName"], "modified": entry.get("LastModified")} for entry in page.get("DashboardEntries", [])]
+        cloudwatch, found = view.client("cloudwatch"), []
+        for page in cloudwatch.get_paginator("list_dashboards").paginate():
+            found += [{"name": entry["DashboardName"], "modified": entry.get("LastModified")}
+                      for entry in page.get("DashboardEntries", [])]
+        for entry in found:
+            entry["widgets"] = widget_counts(cloudwatch, entry["name"])
         return sorted(found, key=lambda entry: entry["name"])
     return view.cached(("dashboards",), read)
+
+
+def widget_counts(cloudwatch, name: str) -> str:
+    """`2 metric, 1 text` (or why the body cannot be drawn)."""
+    try:
+        widgets = dashboard_body.parse_dashboard(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]).widgets
+    except dashboard_body.BodyError as error:
+        return f"cannot be drawn: {error}"
+    except ClientError:
+        return "—"  # deleted since it was listed
+    counts = Counter(widget.type or "typeless" for widget in widgets)
+    return ", ".join(f"{count} {kind}" for kind, count in counts.most_common()) or "no widgets"
 
 
 def valid_name(name: str) -> bool:
