@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from edalab import check_printer, labs
 from edalab.check_run import run_check
 from edalab.console.check_runs import CheckRuns, check_view
-from edalab.console.lab_resources import Resource, group_resources, position
+from edalab.console.lab_resources import Resource, diagram, group_resources, position
 from edalab.labs import Lab
 from support import queue_depth
 
@@ -129,6 +129,12 @@ def test_resources_group_by_kind_in_the_flows_order_then_the_diagrams():
         ("Tables and buckets", ["edalab-uploads"]),
     ]
     assert position("edalab-uploads", "x edalab-uploads-dlq y") > len("x edalab-uploads-dlq y")  # not a prefix
+
+
+def test_a_table_named_as_a_queue_takes_the_place_of_its_own_node():
+    lab04 = diagram(labs.find("04"))  # the queue edalab-orders comes first, the table after edalab-catalog
+    tables = [_resource("AWS::DynamoDB::Table", "edalab-orders"), _resource("AWS::DynamoDB::Table", "edalab-catalog")]
+    assert [r.name for r in group_resources(tables, lab04)[0].resources] == ["edalab-catalog", "edalab-orders"]
 
 
 def test_a_diagram_with_subgraphs_groups_by_them():

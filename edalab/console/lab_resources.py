@@ -94,22 +94,36 @@ def subgraphs(source: str) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda graph: graph[1])
 
 
-def position(name: str, source: str) -> int:
-    """Where the resource's name first appears in the diagram as a whole name (not as the start
-    of a longer one: `edalab-uploads` is not found in `edalab-uploads-dlq`)."""
-    found = re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-]|\.\w)", source)
-    return found.start() if found else len(source) + 1
+# words in a node's label before the name that say which kind of node it is (a queue and a
+# table may share a name: lab 04's edalab-orders)
+NODE_WORDS = {"queue": ("SQS", "[[", "DLQ"), "table": ("DynamoDB",), "bucket": ("S3",), "function": ("Lambda", "(("),
+              "topic": ("SNS", "{{"), "bus": ("EventBridge", "bus"), "alarm": ("alarm",), "api": ("API",)}
+_EDGE_OR_LINE = re.compile(r"-->|-\.->|==>|\n")
+
+
+def position(name: str, source: str, kind: str | None = None) -> int:
+    """Where the resource's name appears in the diagram as a whole name (not as the start of a
+    longer one: `edalab-uploads` is not found in `edalab-uploads-dlq`): the first place whose
+    node is drawn as its kind, else the first place at all."""
+    places = [m.start() for m in re.finditer(r"(?<![\w-])" + re.escape(name) + r"(?![\w-]|\.\w)", source)]
+    if not places:
+        return len(source) + 1
+    for place in places:
+        node = _EDGE_OR_LINE.split(source[max(0, place - 80):place])[-1]
+        if any(word in node for word in NODE_WORDS.get(kind, ())):
+            return place
+    return places[0]
 
 
 def group_resources(resources: list[Resource], source: str) -> list[Group]:
     """The diagram's subgraphs when it has any (innermost wins; the rest by kind after them),
     else one group per kind in the flow's order; within a group, the diagram's order."""
     def order(resource: Resource) -> tuple:
-        return KIND_RANK[resource.cfn_type], position(resource.name, source), resource.name
+        return KIND_RANK[resource.cfn_type], position(resource.name, source, resource.kind), resource.name
 
     groups, rest = [], list(resources)
     for title, start, end in sorted(subgraphs(source), key=lambda graph: graph[2] - graph[1]):
-        inside = [r for r in rest if start <= position(r.name, source) < end]
+        inside = [r for r in rest if start <= position(r.name, source, r.kind) < end]
         rest = [r for r in rest if r not in inside]
         if inside:
             groups.append((start, Group(title, sorted(inside, key=order))))
@@ -117,7 +131,7 @@ def group_resources(resources: list[Resource], source: str) -> list[Group]:
     for title, types in KINDS:
         of_kind = [r for r in rest if r.cfn_type in types]
         if of_kind:
-            shown.append(Group(title, sorted(of_kind, key=lambda r: (position(r.name, source), r.name))))
+            shown.append(Group(title, sorted(of_kind, key=lambda r: (position(r.name, source, r.kind), r.name))))
     return shown
 
 
