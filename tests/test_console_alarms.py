@@ -70,6 +70,8 @@ def test_the_dlq_alarm_turns_red_with_its_history_and_its_chart(console_page, la
         expect(row.locator(".alarm-state")).to_have_css("background-color", "rgb(198, 40, 40)")
         expect(row).to_contain_text("ApproximateNumberOfMessagesVisible (QueueName = edalab-orders-dlq)")
         expect(row).to_contain_text("edalab-order-alerts")
+        expect(row.locator(".condition")).to_contain_text("value > 0")
+        expect(row.locator(".condition .period")).to_have_text(f"{period} s × 1 period(s)")
         expect(page.locator("tbody tr").first).to_have_attribute("data-state", "ALARM")  # red first
         screenshot(page, "alarms")
     finally:
