@@ -60,7 +60,7 @@ def cmd_up(_args) -> int:
         console.print(f"Starting the {mode} engine on {eng.endpoint} ...")
         seconds = eng.start()
         console.print(f"  engine healthy after {seconds:.1f} s")
-    web_line = _console_up(web, eng.endpoint)  # started now, it shows the labs being deployed
+    web_line = _console_up(web, eng.endpoint, mode)  # started now, it shows the labs being deployed
     _bootstrap(eng.endpoint)
     console.print(f"[green]Up[/] in {time.monotonic() - started:.1f} s: {mode} engine at {eng.endpoint}")
     console.print("  next: `make status`, `make test`, or open labs/00-welcome/README.md")
@@ -68,12 +68,12 @@ def cmd_up(_args) -> int:
     return 0
 
 
-def _console_up(web: ConsoleProcess, endpoint: str) -> str:
+def _console_up(web: ConsoleProcess, endpoint: str, mode: str) -> str:
     """Starts the console in the background unless it runs; the line `make up` ends with."""
     if web.is_running():
         return f"Console: {web.running_url()} (already running; open it in a browser)"
     try:
-        seconds = web.start(endpoint)
+        seconds = web.start(endpoint, mode)
     except PortTaken as error:
         return f"[yellow]Console not started:[/] {escape(str(error))}"
     except RuntimeError as error:

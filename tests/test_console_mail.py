@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import random
 import re
-import urllib.error
-import urllib.request
 
 from browser import screenshot
 from playwright.sync_api import expect
+from test_console_lifecycle import request
 
 from edalab import mail
 from edalab.checks import http
@@ -74,20 +73,12 @@ def test_an_sms_published_to_a_phone_number_appears_in_the_sms_tab(console_page,
         http("DELETE", f"{lab_engine.endpoint}/_aws/sns/sms-messages?phoneNumber={phone.replace('+', '%2B')}")
 
 
-def _status(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_an_unknown_or_malformed_email_id_is_a_page_that_says_so(console):
-    status, text = _status(console.url + "/mail/inbox/1700000000.M1P1Q1.nowhere")
+    status, text = request(console.url + "/mail/inbox/1700000000.M1P1Q1.nowhere")
     assert status == 404 and "No email with this id" in text
-    status, text = _status(console.url + "/mail/inbox/%3Cscript%3E")
+    status, text = request(console.url + "/mail/inbox/%3Cscript%3E")
     assert status == 400 and "not an email" in text and "<script>" not in text
-    wait_for(lambda: _status(console.url + "/mail")[0], what="the inbox page", until=lambda code: code == 200)
+    wait_for(lambda: request(console.url + "/mail")[0], what="the inbox page", until=lambda code: code == 200)
 
 
 def test_a_body_is_split_into_its_json_and_the_text_around_it():

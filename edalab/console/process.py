@@ -86,8 +86,9 @@ class ConsoleProcess:
         except OSError:
             return False
 
-    def start(self, endpoint: str) -> float:
-        """Starts the console in the background against `endpoint` and waits until it answers.
+    def start(self, endpoint: str, mode: str | None = None) -> float:
+        """Starts the console in the background against `endpoint` (run in `mode`, which it shows;
+        it guesses when not given) and waits until it answers.
         Returns the seconds it took. Raises PortTaken when another program holds the port, and
         RuntimeError (with the log's tail) when the console exits or does not answer."""
         if settings._listening(self.port):
@@ -95,7 +96,7 @@ class ConsoleProcess:
                             f"(set EDALAB_CONSOLE_PORT to a free port, e.g. EDALAB_CONSOLE_PORT=8081, and `make up` again)")
         self.state.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "EDALAB_ENDPOINT": endpoint, "EDALAB_STATE_DIR": str(self.state),
-               "EDALAB_CONSOLE_PORT": str(self.port)}
+               "EDALAB_CONSOLE_PORT": str(self.port), **({"EDALAB_ENGINE": mode} if mode else {})}
         started = time.monotonic()
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", MODULE], env=env, cwd=str(settings.REPO_ROOT),
