@@ -18,7 +18,7 @@ def red_items(view, lab_rows: list[dict]) -> list[dict]:
         if row["failed"]:
             lab = row["lab"]
             items.append({"kind": "stack", "name": lab.stack.name, "link": f"/labs/{lab.number}",
-                          "why": f"{row['status']}: `make deploy LAB={lab.number}` says why and tries again"})
+                          "why": f"{row['status']}: its page says why; fix it, then `make deploy LAB={lab.number}`"})
     for alarm in alarm_details.all_alarms(view):
         if alarm["state"] == "ALARM":
             items.append({"kind": "alarm", "name": alarm["name"], "link": f"/alarms/{alarm['name']}",

@@ -8,6 +8,8 @@ and `make progress` read), under the console's state folder.
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from edalab import labs
 from edalab.learner import LearnerRecord, learner_name
 
@@ -35,6 +37,20 @@ def status_class(status: str) -> str:
     if stack_failed(status):
         return "bad"
     return "ok" if status.endswith("COMPLETE") and "DELETE" not in status else "muted"
+
+
+def stack_failures(view, stack_name: str, limit: int = 3) -> list[str]:
+    """The newest reasons CloudFormation gave for the stack's failed resources (its events)."""
+    def read() -> list[str]:
+        try:
+            events = view.client("cloudformation").describe_stack_events(StackName=stack_name)["StackEvents"]
+        except ClientError:
+            return []
+        reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason') or e['ResourceStatus']}"
+                   for e in events if e["ResourceStatus"].endswith("FAILED")
+                   and (e["LogicalResourceId"] != stack_name or e.get("ResourceStatusReason"))]
+        return list(dict.fromkeys(reasons))[:limit]
+    return view.cached(("lab", "stack-failures", stack_name), read, ttl=10.0)
 
 
 def learner(view) -> LearnerRecord:

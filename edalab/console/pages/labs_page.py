@@ -19,7 +19,7 @@ from starlette.routing import Route
 from edalab import labs
 from edalab.console.check_runs import CheckRuns, check_view
 from edalab.console.lab_resources import NotDeployed, lab_groups
-from edalab.console.lab_status import lab_rows, last_check, learner
+from edalab.console.lab_status import lab_rows, learner, stack_failed, stack_failures, stack_statuses, status_class
 from edalab.console.templating import page, templates
 
 NAV = ("Labs", "/labs")
@@ -74,15 +74,18 @@ def lab_page(request: Request):
     view = request.app.state.view
     lab = _lab_or_404(request.path_params["number"])
     health = view.health()
-    groups, not_deployed = [], False
+    groups, not_deployed, status, failures = [], False, None, []
     if health:
+        status = stack_statuses(view).get(lab.stack.name)
+        if status and stack_failed(status):
+            failures = stack_failures(view, lab.stack.name)
         try:
             groups = lab_groups(view, lab)
         except NotDeployed:
             not_deployed = True
-    row = {"lab": lab, "check": last_check(learner(view), lab.number)}
     return page(request, "lab.html", "lab_live.html", health=health, groups=groups, not_deployed=not_deployed,
-                row=row, **_check_context(request, lab))
+                status=status, status_class=status_class(status or ""), failures=failures,
+                **_check_context(request, lab))
 
 
 def check_panel(request: Request):
