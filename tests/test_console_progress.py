@@ -121,3 +121,26 @@ def test_a_class_folder_is_read_and_its_bad_files_reported(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("broken.json: not JSON")
     table = class_progress.class_table(documents, labs.all_labs())
     assert table["rows"][0]["cells"][0] == {"state": "not started", "text": "—", "attempts": 0, "hints": []}
+
+
+def test_a_class_folder_named_by_edalab_class_dir_is_shown_as_the_class(chromium, lab_engine, tmp_path, monkeypatch):
+    from browser import start_console
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "cy.json").write_text(json.dumps(_progress_file(tmp_path, "Cy", True)))
+    (folder / "broken.json").write_text("{")
+    monkeypatch.setenv("EDALAB_CLASS_DIR", str(folder))
+    running = start_console(lab_engine.endpoint, tmp_path / "state", tmp_path / "console.log")
+    context = chromium.new_context(base_url=running.url)
+    try:
+        page = context.new_page()
+        page.goto("/progress")
+        expect(page.locator('#class-table tr[data-learner="Cy"]')).to_contain_text("complete")
+        expect(page.locator("#class-table .flash.bad")).to_contain_text("broken.json: not JSON")
+        (folder / "dee.json").write_text(json.dumps(_progress_file(tmp_path, "Dee", False)))
+        expect(page.locator('#class-table tr[data-learner="Dee"]')).to_have_count(1, timeout=8_000)  # polled
+    finally:
+        context.close()
+        running.process.terminate()
+        running.process.wait(timeout=10)
