@@ -102,6 +102,15 @@ def test_make_console_serves_in_the_foreground_until_stopped(console_env):
         process.wait(timeout=10)
 
 
+def test_make_console_beside_the_running_console_says_the_port_is_taken(console_env):
+    env = {**console_env, "EDALAB_ENDPOINT": engine_of(console_env).endpoint}
+    result = subprocess.run([sys.executable, "-m", "edalab.console"], env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 1
+    assert f"Port {console_env['EDALAB_CONSOLE_PORT']} is already taken" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_port_taken_by_another_program_is_reported_and_the_engine_stays_up(console_env):
     console = console_of(console_env)
     assert console.stop() == "console stopped"

@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     except settings.SettingError as error:
         print(error, file=sys.stderr)
         return 2
+    if settings._listening(port):  # e.g. the console `make up` started: say so, not a bind error
+        print(f"Port {port} is already taken (by the console `make up` started? then open http://{HOST}:{port}); "
+              f"set EDALAB_CONSOLE_PORT to a free port, e.g. EDALAB_CONSOLE_PORT=8081", file=sys.stderr)
+        return 1
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
