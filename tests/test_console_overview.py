@@ -51,3 +51,18 @@ def test_a_dead_letter_queue_holding_a_message_is_listed_first_until_it_is_gone(
     finally:
         sqs.delete_queue(QueueUrl=source_url)
         sqs.delete_queue(QueueUrl=dlq_url)
+
+
+def test_an_alarm_in_alarm_is_listed_with_a_link_to_its_page(console_page, lab_engine, unique):
+    cloudwatch, name = lab_engine.client("cloudwatch"), f"console-red-{unique}"
+    cloudwatch.put_metric_alarm(AlarmName=name, Namespace="EdaLab/ConsoleTest", MetricName="Failures", Statistic="Sum",
+                                Period=300, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    try:
+        console_page.goto("/")
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="set by the console's test")
+        red = console_page.locator("#attention li", has_text=name)
+        expect(red.locator("a")).to_have_attribute("href", f"/alarms/{name}", timeout=6_000)
+        expect(red).to_contain_text("in ALARM: set by the console's test")
+    finally:
+        cloudwatch.delete_alarms(AlarmNames=[name])
+    expect(red).to_have_count(0, timeout=6_000)
