@@ -252,11 +252,20 @@ def lab_groups(view, lab: Lab) -> list[Group]:
     Raises NotDeployed when the lab's stack does not exist."""
     resources = stack_resources(view, lab)
     of_kind = {kind: [r for r in resources if r.kind == kind] for kind in set(KIND_OF.values())}
-    shown_queues = _add_queue_numbers(view, of_kind["queue"]) if of_kind["queue"] else []
-    if of_kind["function"]:
-        _add_function_numbers(view, lab, of_kind["function"])
-    if of_kind["alarm"]:
-        _add_alarm_states(view, of_kind["alarm"])
+    shown_queues = of_kind["queue"]
+    for kind, add in (("queue", lambda found: _add_queue_numbers(view, found)),
+                      ("function", lambda found: _add_function_numbers(view, lab, found)),
+                      ("alarm", lambda found: _add_alarm_states(view, found))):
+        if not of_kind[kind]:
+            continue
+        try:
+            nested = add(of_kind[kind])
+        except (ClientError, BotoCoreError) as error:  # one kind unreadable: say so beside each, show the rest
+            for resource in of_kind[kind]:
+                resource.problem = f"could not read it: {error}"
+            continue
+        if kind == "queue":
+            shown_queues = nested
     for resource in of_kind["table"] + of_kind["bucket"]:
         _add_count(view, resource)
     hidden = {q.name for q in of_kind["queue"]} - {q.name for q in shown_queues}
