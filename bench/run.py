@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import figures  # noqa: E402
 import figures_alarms  # noqa: E402
 import figures_aws_metrics  # noqa: E402
+import figures_console  # noqa: E402
 import figures_insights  # noqa: E402
 import figures_logs  # noqa: E402
 import figures_metrics  # noqa: E402
@@ -58,6 +59,7 @@ def main() -> None:
         measured.append(figures_metrics.metric_math_query(engine.endpoint, runs=30))
         measured.append(figures_alarms.alarm_reaction(engine.endpoint, runs=5))
         measured += figures_polling.polling(engine)
+        measured += figures_console.console(engine)  # the console (#14) beside the engine
     finally:
         engine.stop()
     doc = {

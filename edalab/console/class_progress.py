@@ -20,16 +20,13 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 
+from edalab.console.forms import Refused
 from edalab.learner import LearnerRecord
 
 MAX_FILE_BYTES = 256 * 1024  # one learner's progress is a few KB
 MAX_FILES = 200  # a large class
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # the whole drop: every file and the form around them
 STATES = ("complete", "in progress", "not started")
-
-
-class Refused(ValueError):
-    """A dropped file (or the drop itself) that is not what the page takes; the text says why."""
 
 
 # -- this machine's learners ---------------------------------------------------------------------

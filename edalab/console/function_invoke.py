@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.parse
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from edalab.console.forms import Refused, read_form
+
 MAX_PAYLOAD = 256 * 1024  # bytes; the console's limit for a payload typed into a form
-
-
-class BadPayload(ValueError):
-    """The payload cannot be sent (or Lambda refused it); the message says why, in plain words."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -36,32 +29,22 @@ class InvokeResult:
 
 
 async def read_payload(request) -> str:
-    """The `payload` field of the posted (url-encoded) form; a body far over the limit is
-    refused before it is read. (Starlette's `request.form()` would need python-multipart.)"""
-    limit = 4 * MAX_PAYLOAD  # url-encoding can triple a JSON text
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BadPayload(f"The form is {int(declared) // 1024} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
-    body = await request.body()
-    if len(body) > limit:
-        raise BadPayload(f"The form is {len(body) // 1024} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
-    try:
-        return urllib.parse.parse_qs(body.decode(), keep_blank_values=True).get("payload", [""])[-1]
-    except UnicodeDecodeError:
-        raise BadPayload("The form is not UTF-8 text.") from None
+    """The `payload` field of the posted form; a body far over the limit is refused unread."""
+    fields = await read_form(request, 4 * MAX_PAYLOAD)  # url-encoding can triple a JSON text
+    return fields.get("payload", "")
 
 
 def check_payload(text: str) -> str:
-    """The payload as compact JSON text, or BadPayload."""
+    """The payload as compact JSON text, or Refused."""
     size = len(text.encode())
     if size > MAX_PAYLOAD:
-        raise BadPayload(f"The payload is {size / 1024:.0f} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
+        raise Refused(f"The payload is {size / 1024:.0f} KB; the console sends at most {MAX_PAYLOAD // 1024} KB.", 413)
     if not text.strip():
-        raise BadPayload("The payload is empty: type a JSON event, for example {} or {\"hello\": \"world\"}.")
+        raise Refused("The payload is empty: type a JSON event, for example {} or {\"hello\": \"world\"}.")
     try:
         return json.dumps(json.loads(text))
     except ValueError as error:
-        raise BadPayload(f"The payload is not JSON: {error}. Example: {{\"hello\": \"world\"}}.") from None
+        raise Refused(f"The payload is not JSON: {error}. Example: {{\"hello\": \"world\"}}.") from None
 
 
 def invoke(lam, name: str, payload: str) -> InvokeResult:
@@ -71,7 +54,7 @@ def invoke(lam, name: str, payload: str) -> InvokeResult:
     except ClientError as error:  # e.g. the function is still being created, or throttled
         said = error.response.get("Error", {})
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 502
-        raise BadPayload(f"Lambda refused the invocation: {said.get('Code')}: {said.get('Message')}",
+        raise Refused(f"Lambda refused the invocation: {said.get('Code')}: {said.get('Message')}",
                          status if 400 <= status < 500 else 502) from None
     body = answer["Payload"].read().decode("utf-8", errors="replace")
     try:

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.parse
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from edalab.console import forms
+from edalab.console.forms import Refused
 from edalab.console.queue_views import QueueRow
 
 SIZE_LIMIT = 256 * 1024  # bytes: what the console sends at most (SQS's classic limit; body and attributes together)
 ATTRIBUTE_TYPES = ("String", "Number", "Binary")
-
-
-class Refused(ValueError):
-    """An action that cannot be done as asked; `str()` says why in plain words."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -42,24 +35,8 @@ FORM_LIMIT = 4 * SIZE_LIMIT  # bytes of form read at most (url-encoding can trip
 
 
 async def read_form(request) -> dict[str, str]:
-    """The posted form's fields (htmx and plain forms post `application/x-www-form-urlencoded`).
-    Parsed here: Starlette's `request.form()` needs python-multipart, which the console does not
-    otherwise need. A form far over the limit is refused before it is read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > FORM_LIMIT:
-        raise Refused(f"The form is {int(declared):,} bytes; the console reads at most {FORM_LIMIT:,} "
-                      f"(a message is at most {SIZE_LIMIT // 1024} KiB).", status=413)
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in ("application/x-www-form-urlencoded", ""):
-        raise Refused(f"The console reads url-encoded forms, not {kind}.", status=415)
-    body = await request.body()
-    if len(body) > FORM_LIMIT:
-        raise Refused(f"The form is {len(body):,} bytes; the console reads at most {FORM_LIMIT:,}.", status=413)
-    try:
-        fields = urllib.parse.parse_qs(body.decode(), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError:
-        raise Refused("The form is not UTF-8 text.") from None
-    return {name: values[-1] for name, values in fields.items()}
+    """The posted send/purge/redrive form; a form far over the limit is refused unread."""
+    return await forms.read_form(request, FORM_LIMIT)
 
 
 def message_attributes(text: str) -> dict[str, dict]:

@@ -105,7 +105,7 @@ async def invoke(request: Request):
         result = function_invoke.invoke(view.client("lambda"), name, checked)
         view.cache.forget(("function", name))
         view.cache.forget(("functions", "counts"))
-    except function_invoke.BadPayload as bad:
+    except function_invoke.Refused as bad:
         error, status = str(bad), bad.status
     context = {"name": name, "result": result, "error": error, "payload": payload}
     if request.headers.get("HX-Request") == "true":
