@@ -12,8 +12,8 @@ What LocalStack's provider_v2 gets wrong, and what this mixin does instead:
   changes state, composite children included;
 - it emits no EventBridge event; here every state change puts a "CloudWatch Alarm State Change"
   event on the default bus (`alarm_messages`);
-- PutMetricAlarm on an existing alarm resets its state (AWS leaves it unchanged), PutDashboard
-  stores any body (AWS validates it: `dashboard_body`), DescribeAlarmHistory ignores its filters
+- PutMetricAlarm on an existing alarm resets its state (AWS leaves it unchanged),
+  DescribeAlarmHistory ignores its filters
   and order, DescribeAlarms applies only one filter and returns composite alarms unasked (AWS:
   metric alarms only unless AlarmTypes says otherwise).
 Alarm actions (SNS, Lambda) keep LocalStack's payloads; a composite alarm's ActionsSuppressor
@@ -33,9 +33,6 @@ from localstack.aws.api.cloudwatch import (
     AlarmNames,
     AlarmTypes,
     ContributorId,
-    DashboardBody,
-    DashboardInvalidInputError,
-    DashboardName,
     ActionPrefix,
     AlarmNamePrefix,
     DescribeAlarmHistoryOutput,
@@ -45,7 +42,6 @@ from localstack.aws.api.cloudwatch import (
     MaxRecords,
     NextToken,
     PutCompositeAlarmInput,
-    PutDashboardOutput,
     PutMetricAlarmInput,
     ScanBy,
     StateReason,
@@ -71,7 +67,6 @@ from edalab.plugins.cloudwatch.composite_rule import (
     referenced_alarms,
     rule_holds,
 )
-from edalab.plugins.cloudwatch.dashboard_body import body_problems
 
 LOG = logging.getLogger(__name__)
 MAX_COMPOSITE_DEPTH = 10  # composite alarms of composite alarms; AWS refuses cycles
@@ -457,14 +452,3 @@ class Alarms:
         more = first + size < len(items)
         return DescribeAlarmHistoryOutput(AlarmHistoryItems=page, **({"NextToken": str(first + size)} if more else {}))
 
-    # ---------------------------------------------------------------- dashboards
-    def put_dashboard(self, context: RequestContext, dashboard_name: DashboardName,
-                      dashboard_body: DashboardBody, **kwargs) -> PutDashboardOutput:
-        problems = body_problems(dashboard_body)
-        if problems:
-            error = DashboardInvalidInputError(
-                f"The dashboard body is invalid, there are {len(problems)} validation errors: "
-                + json.dumps([{"dataPath": p["DataPath"], "message": p["Message"]} for p in problems]))
-            error.dashboardValidationMessages = problems
-            raise error
-        return super().put_dashboard(context, dashboard_name, dashboard_body, **kwargs)
