@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 import zipfile
 from pathlib import Path
 
@@ -23,7 +24,10 @@ HANDLERS = Path(__file__).parent / "handlers"
 # Retries in labs 02, 04, 05 and 06 wait for the queue's visibility timeout, and lab 04's
 # alarm for its period; tests shorten them.
 FAST_PARAMETERS = {
-    "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "2", "FunctionTimeout": "2"},
+    # 3x the function's timeout: a mapping runs up to 5 batches at once (as AWS starts), so a
+    # message whose visibility ran out during a slow cold start would be taken by another batch
+    # and processed twice; AWS advises 6x.
+    "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "6", "FunctionTimeout": "2"},
     "edalab-04-dead-letter-queues": {"VisibilityTimeout": "2", "FunctionTimeout": "2", "AlarmPeriod": "10"},
     "edalab-05-fifo-ordering": {"VisibilityTimeout": "8"},  # batches under load take seconds
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
@@ -177,6 +181,21 @@ def deploy_lab(lab: labs.Lab, endpoint: str, solution: bool) -> None:
     labs.deploy(lab, endpoint, solution=solution, parameters=FAST_PARAMETERS.get(lab.stack.name))
     if solution and lab.solution_script.exists():
         run_solution_script(lab, endpoint)
+
+
+def settled_stack_contents(endpoint: str, stack_name: str, quiet_seconds: float = 2.0, timeout: float = 30.0) -> dict:
+    """`stack_contents` once it has stopped changing for `quiet_seconds`: what a solution's own
+    messages leave once their functions have run (a batching window holds a message up to its
+    length before the function sees it, as on AWS)."""
+    last = {"contents": None, "since": time.monotonic()}
+
+    def settled():
+        now = stack_contents(endpoint, stack_name)
+        if now != last["contents"]:
+            last["contents"], last["since"] = now, time.monotonic()
+        return now if time.monotonic() - last["since"] >= quiet_seconds else None
+    return wait_for(settled, what=f"{stack_name}'s queues, tables and buckets to stop changing",
+                    timeout=timeout, interval=0.25)
 
 
 def stack_contents(endpoint: str, stack_name: str) -> dict:
