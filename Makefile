@@ -62,7 +62,7 @@ deploy: $(READY) ## redeploy lab LAB=NN after editing its handler
 progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 	@$(PY) -m edalab progress --format $(or $(FORMAT),table)
 
-test: $(READY) ## the whole test suite, on 3 workers with an engine each (~11 min)
+test: $(READY) ## the whole test suite, on 3 workers with an engine each (~13 min)
 	@$(PYTEST) $(PYTEST_ARGS)
 
 test-quick: $(READY) ## the suite without the `slow` load run
