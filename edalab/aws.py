@@ -28,10 +28,12 @@ def _session(endpoint: str) -> boto3.session.Session:
     )
 
 
-def client(service: str, endpoint: str | None = None):
-    """A boto3 client for `service` on the local engine (refuses a non-local endpoint)."""
+def client(service: str, endpoint: str | None = None, config: Config | None = None):
+    """A boto3 client for `service` on the local engine (refuses a non-local endpoint).
+    `config` overrides parts of the shared settings (retries, timeouts) for this client."""
     url = require_local_endpoint(endpoint or settings.endpoint())
-    return _session(url).client(service, endpoint_url=url, config=_CLIENT_CONFIG)
+    return _session(url).client(service, endpoint_url=url,
+                                config=_CLIENT_CONFIG.merge(config) if config else _CLIENT_CONFIG)
 
 
 def resource(service: str, endpoint: str | None = None):

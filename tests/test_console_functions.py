@@ -129,3 +129,54 @@ def test_invocations_are_cut_by_request_id_per_stream_with_their_report_and_erro
     assert shown[1]["json"] == '{\n  "level": "INFO",\n  "message": "hi"\n}' and shown[2]["error"]
     assert "\r" not in shown[2]["text"] and "more of the trace" in shown[2]["text"]
     assert not r3.finished and not r3.failed and r3.lines == ["START RequestId: r3 Version: $LATEST\n"]
+
+
+def test_a_long_invocation_from_the_form_does_not_stop_other_pages(console, lab_engine, unique):
+    """The invoke form waits as long as the function runs; meanwhile every other tab keeps
+    polling. A function sleeping 4 s is invoked through the form (a POST from the console's own
+    origin); while that POST is still open, the Queues page answers."""
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from edalab.waiting import wait_for
+
+    from support import create_function
+
+    lam = lab_engine.client("lambda")
+    name = f"console-sleeper-{unique}"
+    create_function(lam, name, "probe.py", timeout=10)
+    try:
+        def page_status(path: str) -> int:
+            try:
+                with urllib.request.urlopen(f"{console.url}{path}", timeout=10) as response:
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+        wait_for(lambda: page_status(f"/functions/{name}"), what=f"the console to know {name}",
+                 until=lambda status: status == 200, timeout=30)
+        lam.invoke(FunctionName=name, Payload=b"{}")  # warm: the form's invocation is then the 4 s sleep alone
+        answered: dict = {}
+
+        def post_invoke() -> None:
+            body = urllib.parse.urlencode({"payload": json.dumps({"sleep": 4})}).encode()
+            request = urllib.request.Request(f"{console.url}/functions/{name}/invoke", data=body, method="POST",
+                                             headers={"Origin": console.url, "HX-Request": "true"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    answered["status"] = response.status
+            except urllib.error.HTTPError as error:
+                answered["status"] = error.code
+        invoking = threading.Thread(target=post_invoke)
+        invoking.start()
+        # wait until the invocation is surely running (its POST has been open a moment)
+        invoking.join(timeout=1.0)
+        assert invoking.is_alive(), f"the 4 s invocation answered within 1 s ({answered}): the test proves nothing"
+        with urllib.request.urlopen(f"{console.url}/queues", timeout=3) as other:
+            assert other.status == 200
+        assert invoking.is_alive(), "the other page answered only after the invocation ended"
+        invoking.join(timeout=30)
+        assert answered.get("status") == 200
+    finally:
+        lam.delete_function(FunctionName=name)

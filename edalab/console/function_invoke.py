@@ -12,11 +12,25 @@ import base64
 import json
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from edalab.console.forms import Refused, read_form
 
 MAX_PAYLOAD = 256 * 1024  # bytes; the console's limit for a payload typed into a form
+# An invocation is sent once (a retried RequestResponse invoke runs the function twice) and may
+# take as long as Lambda's longest timeout, 900 s.
+INVOKE_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=905)
+_invoke_clients: dict[str, object] = {}
+
+
+def invoke_client(endpoint: str):
+    """The Lambda client the invoke form uses (built once per engine endpoint)."""
+    from edalab import aws
+
+    if endpoint not in _invoke_clients:
+        _invoke_clients[endpoint] = aws.client("lambda", endpoint, INVOKE_CONFIG)
+    return _invoke_clients[endpoint]
 
 
 @dataclass
@@ -56,6 +70,9 @@ def invoke(lam, name: str, payload: str) -> InvokeResult:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 502
         raise Refused(f"Lambda refused the invocation: {said.get('Code')}: {said.get('Message')}",
                          status if 400 <= status < 500 else 502) from None
+    except BotoCoreError as error:  # no answer in time, or the engine went away
+        raise Refused(f"The invocation got no answer: {error}. `make status` shows whether the engine runs.",
+                      504) from None
     body = answer["Payload"].read().decode("utf-8", errors="replace")
     try:
         shown = json.dumps(json.loads(body), indent=2) if body else "(no result)"

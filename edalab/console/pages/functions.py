@@ -13,6 +13,7 @@ import re
 import time
 from datetime import datetime, timezone
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
@@ -95,14 +96,17 @@ def invocation_lines(request: Request):
 
 
 async def invoke(request: Request):
+    """POST of the invoke form. Only reading the form runs on the event loop; the engine calls
+    (which last as long as the function runs) go to the thread pool, so other tabs keep polling."""
     view = request.app.state.view
     name = request.path_params["name"]
-    _detail(view, name)
+    await run_in_threadpool(_detail, view, name)
     result, error, status, payload = None, None, 200, ""
     try:
         payload = await function_invoke.read_payload(request)
         checked = function_invoke.check_payload(payload)
-        result = function_invoke.invoke(view.client("lambda"), name, checked)
+        result = await run_in_threadpool(function_invoke.invoke, function_invoke.invoke_client(view.endpoint),
+                                         name, checked)
         view.cache.forget(("function", name))
         view.cache.forget(("functions", "counts"))
     except function_invoke.Refused as bad:
@@ -110,7 +114,8 @@ async def invoke(request: Request):
     context = {"name": name, "result": result, "error": error, "payload": payload}
     if request.headers.get("HX-Request") == "true":
         return templates.TemplateResponse(request, "function_invoke_result.html", context, status_code=status)
-    return page(request, "function.html", status_code=status, **_function_context(view, name), invoke=context)
+    return page(request, "function.html", status_code=status,
+                **await run_in_threadpool(_function_context, view, name), invoke=context)
 
 
 routes = [

@@ -8,6 +8,7 @@ shaping live in `queue_views`, the checked actions in `queue_actions`.
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
@@ -49,25 +50,30 @@ def queue_page(request: Request):
     return page(request, "queue.html", "queue_live.html", **_context(view, request.path_params["name"]))
 
 
+def _act(view, queue, action: str, form: dict[str, str]) -> str:
+    """Does the action (engine calls: run in the thread pool) and returns what the page says."""
+    if action == "send":
+        attributes = queue_attributes(view, queue)
+        message = message_from_form(form, queue, attributes.get("ContentBasedDeduplication") == "true")
+        return send(view, queue, message)
+    if action == "purge":
+        return purge(view, queue)
+    if action == "redrive":
+        return redrive(view, queue)
+    raise HTTPException(404, f"There is no action {action!r}: a queue offers send, purge and redrive.")
+
+
 async def queue_action(request: Request):
-    """POST send / purge / redrive: the sentence in the page's flash (htmx) or the whole page."""
+    """POST send / purge / redrive: the sentence in the page's flash (htmx) or the whole page.
+    Only reading the form runs on the event loop; engine calls go to the thread pool."""
     view = request.app.state.view
     name, action = request.path_params["name"], request.path_params["action"]
-    queue = _queue_or_404(view, name)
+    queue = await run_in_threadpool(_queue_or_404, view, name)
     form: dict[str, str] = {}
     status, ok = 200, True
     try:
         form = await read_form(request)
-        if action == "send":
-            attributes = queue_attributes(view, queue)
-            message = message_from_form(form, queue, attributes.get("ContentBasedDeduplication") == "true")
-            said = send(view, queue, message)
-        elif action == "purge":
-            said = purge(view, queue)
-        elif action == "redrive":
-            said = redrive(view, queue)
-        else:
-            raise HTTPException(404, f"There is no action {action!r}: a queue offers send, purge and redrive.")
+        said = await run_in_threadpool(_act, view, queue, action, form)
     except Refused as refusal:
         said, status, ok = str(refusal), refusal.status, False
     if ok:
@@ -77,7 +83,7 @@ async def queue_action(request: Request):
         return templates.TemplateResponse(request, "queue_flash.html", {"said": said, "ok": ok},
                                           status_code=status, headers=headers)
     return page(request, "queue.html", status_code=status, flash={"said": said, "ok": ok},
-                form=form, **_context(view, name))
+                form=form, **await run_in_threadpool(_context, view, name))
 
 
 routes = [
