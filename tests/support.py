@@ -24,11 +24,11 @@ HANDLERS = Path(__file__).parent / "handlers"
 # Retries in labs 02, 04, 05 and 06 wait for the queue's visibility timeout, and lab 04's
 # alarm for its period; tests shorten them.
 FAST_PARAMETERS = {
-    # 3x the function's timeout: a mapping runs up to 5 batches at once (as AWS starts), so a
-    # message whose visibility ran out during a slow cold start would be taken by another batch
-    # and processed twice; AWS advises 6x.
+    # Visibility 3x the function's timeout: a mapping runs up to 5 batches at once (as AWS starts),
+    # so a message whose visibility ran out during a slow cold start would be taken by another
+    # batch and processed twice; AWS advises 6x.
     "edalab-02-s3-sqs-lambda": {"VisibilityTimeout": "6", "FunctionTimeout": "2"},
-    "edalab-04-dead-letter-queues": {"VisibilityTimeout": "2", "FunctionTimeout": "2", "AlarmPeriod": "10"},
+    "edalab-04-dead-letter-queues": {"VisibilityTimeout": "6", "FunctionTimeout": "2", "AlarmPeriod": "10"},
     "edalab-05-fifo-ordering": {"VisibilityTimeout": "8"},  # batches under load take seconds
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
 }

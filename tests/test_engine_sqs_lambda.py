@@ -17,7 +17,9 @@ def test_partial_batch_failures_retry_only_failed_records_then_dead_letter_them(
     src_url, src_arn = create_queue(
         sqs,
         f"esm-src-{unique}",
-        VisibilityTimeout=2,
+        # 3x the function's timeout: with up to 5 batches at once, a visibility that ran out during a
+        # slow cold start would let another batch take the same message (AWS advises 6x)
+        VisibilityTimeout=6,
         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}),
     )
     name = f"probe-esm-{unique}"
