@@ -12,7 +12,7 @@ TEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress test test-quick test-container bench clean
+.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage test test-quick test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -61,6 +61,21 @@ deploy: $(READY) ## redeploy lab LAB=NN after editing its handler
 
 progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 	@$(PY) -m edalab progress --format $(or $(FORMAT),table)
+
+traffic: $(READY) ## send lab LAB=07's orders (RATE=5 per s, FAIL=0.1 poison, SLOW=0.1, DURATION=60 s)
+	@$(PY) -m edalab traffic $(LAB) $(if $(RATE),--rate $(RATE)) $(if $(FAIL),--fail $(FAIL)) $(if $(SLOW),--slow $(SLOW)) $(if $(DURATION),--duration $(DURATION))
+
+experiment: $(READY) ## run lab LAB=08's experiment NAME=… (no NAME lists them; COUNT=… events)
+	@$(PY) -m edalab experiment $(LAB) $(NAME) $(if $(COUNT),--count $(COUNT))
+
+report: $(READY) ## lab LAB=08's report from the experiments you ran (Markdown, HTML, JSON)
+	@$(PY) -m edalab report $(LAB)
+
+drill: $(READY) ## break something on purpose for lab LAB=09 (NAME=…; no NAME lists the drills)
+	@$(PY) -m edalab drill $(LAB) $(NAME)
+
+usage: $(READY) ## what the engine served since the last reset (RESET=1 zeroes it, FORMAT=json)
+	@$(PY) -m edalab usage $(if $(RESET),--reset) $(if $(FORMAT),--format $(FORMAT))
 
 test: $(READY) ## the whole test suite, on 3 workers with an engine each (~13 min)
 	@$(PYTEST) $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
 """`python -m edalab <command>`: the commands behind the Makefile's targets (up, down,
-status, logs, mail, reset, bootstrap, and the learner loop: lab, check, hint, solution,
-deploy, progress).
+status, logs, mail, reset, bootstrap, usage, the learner loop: lab, check, hint, solution,
+deploy, progress, and the labs' own tools: traffic, experiment, report, drill).
 
 Why this exists: the Makefile is the front door, but its recipes stay one line each; the
 logic (choosing the engine, waiting, reporting) lives here where it can be tested.
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edalab import bootstrap, engine, inventory, labs, loop, mail, settings
+from edalab import bootstrap, engine, inventory, lab_commands, labs, loop, mail, settings
 from edalab.console.process import ConsoleProcess, PortTaken
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.exercise_validation import ExerciseRejected
@@ -219,6 +219,21 @@ def cmd_progress(args) -> int:
     return 0
 
 
+def _lab_command(command: str):
+    """`make traffic|experiment|report|drill LAB=NN`: the lab's own tool (edalab.lab_commands)."""
+    def run(args) -> int:
+        lab_commands.find(args.lab, command)  # a wrong LAB= is refused before the engine is asked
+        return lab_commands.run(args.lab, command, _running_endpoint(), args,
+                                say=lambda line: console.print(line, markup=False))
+    return run
+
+
+def cmd_usage(args) -> int:
+    from edalab import usage_report  # the engine's usage counters (lab 08)
+
+    return usage_report.main(_running_endpoint(), args, say=lambda line: console.print(line, markup=False))
+
+
 def cmd_bootstrap(_args) -> int:
     _bootstrap(require_local_endpoint(settings.endpoint()))
     return 0
@@ -262,6 +277,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lab", nargs="?")
     p.add_argument("--apply", action="store_true")
     p.set_defaults(fn=cmd_solution)
+    p = sub.add_parser("traffic", help="send a lab's traffic (lab 07: good, slow and poison orders)")
+    p.add_argument("lab", nargs="?")
+    p.add_argument("--rate", type=float, help="messages per second")
+    p.add_argument("--fail", type=float, help="the share of poison messages, 0 to 1 (0.1 = 10 %%)")
+    p.add_argument("--slow", type=float, help="the share of slow messages, 0 to 1")
+    p.add_argument("--duration", type=float, help="seconds to keep sending")
+    p.set_defaults(fn=_lab_command("traffic"))
+    p = sub.add_parser("experiment", help="run one of a lab's experiments (lab 08), or list them")
+    p.add_argument("lab", nargs="?")
+    p.add_argument("name", nargs="?", help="which experiment; none lists them")
+    p.add_argument("--count", type=int, help="how many events the workload sends")
+    p.set_defaults(fn=_lab_command("experiment"))
+    p = sub.add_parser("report", help="a lab's report from its recorded runs (lab 08)")
+    p.add_argument("lab", nargs="?")
+    p.set_defaults(fn=_lab_command("report"))
+    p = sub.add_parser("drill", help="break something on purpose and start the clock (lab 09), or list the drills")
+    p.add_argument("lab", nargs="?")
+    p.add_argument("name", nargs="?", help="which drill; none lists them")
+    p.set_defaults(fn=_lab_command("drill"))
+    p = sub.add_parser("usage", help="what the engine served since the last reset: calls, invocations, bytes")
+    p.add_argument("--reset", action="store_true", help="start counting again from zero")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(fn=cmd_usage)
     p = sub.add_parser("progress", help="every lab's state for this learner")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(fn=cmd_progress)
