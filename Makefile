@@ -7,9 +7,10 @@ PYTEST_ARGS ?=
 # Three workers, each with its own engine: one starts the 10,000-upload load run at once (the
 # `slow` tests are collected first) while the others work through the rest, whose time is
 # mostly spent waiting on visibility timeouts and alarm periods, so three fit on 2 cores.
+# Tests are scheduled a file at a time, but each lab's both-ways check on its own (tests/conftest.py).
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 3
-PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
 .PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage test test-quick test-container bench clean

@@ -102,7 +102,20 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
+# Test files whose tests each take minutes and share nothing but the session engine: under
+# `make test` each of their tests may go to its own worker instead of all to one.
+SPREAD_FILES = {"test_labs.py"}
+
+
 def pytest_collection_modifyitems(items):
     """The `slow` load runs go first: with `make test`'s workers, one of them starts the
-    longest run at once while the others work through the rest beside it."""
+    longest run at once while the others work through the rest beside it.
+
+    `make test` schedules by group (`--dist loadgroup`): a file is one group, so a file's
+    module fixtures are built once, on one worker; the both-ways lab checks in SPREAD_FILES
+    (each a minute or more) are a group per test, spread over the workers."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = item.nodeid if item.path.name in SPREAD_FILES else item.nodeid.split("::", 1)[0]
+            item.add_marker(pytest.mark.xdist_group(name=group))
