@@ -1,0 +1,1 @@
+"""Pricing what the engine measured (lab 08): prices, run records, cost per million events."""
