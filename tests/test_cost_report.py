@@ -128,8 +128,10 @@ def test_the_chart_draws_each_run_the_frontier_and_the_dashed_target(tmp_path):
     assert len(frontier) == 2  # batch-10 and batch-1; window-5 is dominated by batch-10
     target = root.find(f"{svg}line[@class='target']")
     assert target.get("stroke-dasharray") and target.get("y1") == target.get("y2")
-    chosen = next(g for g in runs if g.get("data-run") == "batch-10")
-    assert "your choice" in "".join(chosen.itertext())
+    labels = [text.text for text in root.findall(f"{svg}text[@class='label']")]
+    assert sorted(labels) == ["batch-1", "batch-10 ★ your choice", "window-5"]
+    table = report_render.html_body(built)
+    assert '<tr data-run="batch-10" class="chosen frontier cheapest">' in table
     assert "Your choice in choice.yaml: batch-10" in report_render.markdown(built)
 
 

@@ -234,7 +234,7 @@ def mark_frontier(rows: list[RunRow]) -> None:
         row.on_frontier = row in priced and not any(dominates(other, row) for other in priced if other is not row)
 
 
-def read_choice(path: Path = CHOICE_FILE) -> str | None:
+def read_choice(path: Path) -> str | None:
     """The run name the learner wrote in choice.yaml (`name:`, `run:`, `choice:` or `configuration:`), if any."""
     try:
         chosen = yaml.safe_load(path.read_text())
@@ -247,10 +247,12 @@ def read_choice(path: Path = CHOICE_FILE) -> str | None:
 
 
 def build(state_dir: Path | None = None, prices_file: Path | None = None, target_ms: float | None = None,
-          choice_file: Path = CHOICE_FILE) -> Report:
+          choice_file: Path | None = None) -> Report:
     """The report of every recorded run, priced now. Raises RunRecordError or pricing.PriceError."""
     prices = pricing.load_prices(prices_file)
     target = latency_target_ms() if target_ms is None else target_ms
     rows = [price_run(path, record, prices, target) for path, record in load_runs(state_dir)]
+    rows.sort(key=lambda row: natural_order(row.name))
     mark_frontier(rows)
-    return Report(rows=rows, prices=prices, target_ms=target, choice=read_choice(choice_file))
+    return Report(rows=rows, prices=prices, target_ms=target,
+                  choice=read_choice(choice_file or CHOICE_FILE))

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from html import escape
 
-WIDTH, HEIGHT = 760, 440
-LEFT, RIGHT, TOP, BOTTOM = 78, 24, 28, 58
-LOG_SCALE_FROM = 20.0
+WIDTH, HEIGHT = 900, 460
+LEFT, RIGHT, TOP, BOTTOM = 78, 24, 44, 58
+LOG_SCALE_FROM = 8.0
 MEETS, MISSES, FRONTIER, TARGET, INK, GRID = "#1a7f37", "#b42318", "#1f5fbf", "#9a6700", "#24292f", "#d0d7de"
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\""
 
@@ -37,6 +37,24 @@ def log_ticks(low: float, high: float) -> list[float]:
     return [m * 10 ** k for k in range(first, last + 1) for m in steps if low / 1.0001 <= m * 10 ** k <= high * 1.0001]
 
 
+def _steps(value: float) -> list[float]:
+    """1, 2 and 5 times the powers of ten around `value`."""
+    power = math.floor(math.log10(value))
+    return [m * 10 ** k for k in (power - 1, power, power + 1) for m in (1, 2, 5)]
+
+
+def _round_down(value: float) -> float:
+    return max(step for step in _steps(value) if step <= value * 1.0001)
+
+
+def _round_up(value: float) -> float:
+    return min(step for step in _steps(value) if step >= value / 1.0001)
+
+
+def tick_money(value: float) -> str:
+    return f"${value:,.0f}" if value >= 1 and value == int(value) else f"${value:g}"
+
+
 def money(value: float) -> str:
     if value == 0:
         return "$0"
@@ -44,6 +62,8 @@ def money(value: float) -> str:
 
 
 def latency(value: float) -> str:
+    if value == 0:
+        return "0"
     return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
 
 
@@ -54,7 +74,7 @@ class Axes:
         positive = [cost for cost in costs if cost > 0]
         self.log = bool(positive) and len(positive) == len(costs) and max(positive) / min(positive) > LOG_SCALE_FROM
         if self.log:
-            low, high = 10 ** math.floor(math.log10(min(positive))), 10 ** math.ceil(math.log10(max(positive)))
+            low, high = _round_down(min(positive)), _round_up(max(positive))
             self.x_ticks, self.x_low, self.x_high = log_ticks(low, high), low, high
         else:
             self.x_ticks = nice_ticks(max(costs, default=0) * 1.08)
@@ -111,7 +131,7 @@ def _grid(axes: Axes) -> list[str]:
     for tick in axes.x_ticks:
         x = axes.x(tick)
         parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle" fill="{INK}">{escape(money(tick))}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle" fill="{INK}">{escape(tick_money(tick))}</text>')
     parts.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{INK}"/>')
     parts.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="{INK}"/>')
     scale = " (log scale)" if axes.log else ""
@@ -124,9 +144,15 @@ def _grid(axes: Axes) -> list[str]:
 
 
 def _points(rows, axes: Axes, chosen: str | None) -> list[str]:
-    parts, taken = [], []
-    for row in sorted(rows, key=lambda row: (row.usd_per_million, row.p95)):
+    """A circle per run; runs drawn on (nearly) the same spot share one label ("batch-10, polling-long")."""
+    parts, clusters = [], []
+    for row in sorted(rows, key=lambda row: (row.usd_per_million, row.p95, row.name)):
         x, y = axes.x(row.usd_per_million), axes.y(row.p95)
+        cluster = next((c for c in clusters if math.hypot(c["x"] - x, c["y"] - y) < SAME_SPOT), None)
+        if cluster is None:
+            clusters.append({"x": x, "y": y, "names": [row.name]})
+        else:
+            cluster["names"].append(row.name)
         colour = MEETS if row.meets_target else MISSES
         tip = (f"{row.name}: {money(row.usd_per_million)} per million events, p95 {row.p95:,.0f} ms"
                + (", on the frontier" if row.on_frontier else "") + (" (memory modelled)" if row.modelled else ""))
@@ -134,29 +160,47 @@ def _points(rows, axes: Axes, chosen: str | None) -> list[str]:
         if row.name == chosen:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="none" stroke="{INK}" stroke-width="2"/>')
         fill = colour if row.on_frontier else "#ffffff"
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5.5" fill="{fill}" stroke="{colour}" stroke-width="2"/>')
-        label_y = _free_label_y(x, y - 9, taken)
-        anchor, label_x = ("end", x - 8) if x > WIDTH - RIGHT - 90 else ("start", x + 8)
-        label = row.name + (" ★ your choice" if row.name == chosen else "")
-        parts.append(f'<text x="{label_x:.1f}" y="{label_y:.1f}" text-anchor="{anchor}" fill="{INK}">'
-                     f"{escape(label)}</text></g>")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5.5" fill="{fill}" stroke="{colour}" stroke-width="2"/></g>')
+    placed: list[tuple[float, float, float, float]] = []
+    dots = [(c["x"], c["y"]) for c in clusters]
+    for cluster in clusters:
+        label = ", ".join(name + (" ★ your choice" if name == chosen else "") for name in cluster["names"])
+        left, baseline = _label_spot(cluster["x"], cluster["y"], len(label) * CHAR_WIDTH, placed, dots)
+        parts.append(f'<text class="label" x="{left:.1f}" y="{baseline:.1f}" fill="{INK}">{escape(label)}</text>')
     return parts
 
 
-def _free_label_y(x: float, y: float, taken: list[tuple[float, float]]) -> float:
-    """A label position that does not overlap an earlier label near the same x (moves it down)."""
-    while any(abs(x - other_x) < 110 and abs(y - other_y) < 13 for other_x, other_y in taken):
-        y += 13
-    taken.append((x, y))
-    return y
+SAME_SPOT = 9.0  # px: points closer than this share one label
+CHAR_WIDTH = 6.6  # px per character at 12 px, near enough to keep labels apart
+
+
+def _label_spot(x: float, y: float, width: float, placed: list, dots: list) -> tuple[float, float]:
+    """Where a label's text starts (left, baseline): beside its point, else above or below it, else further
+    down or up, the first spot inside the plot that overlaps no earlier label and no other point."""
+    spots = [(x + 9, y + 4), (x - 9 - width, y + 4), (x - width / 2, y - 10), (x - width / 2, y + 19)]
+    spots += [(x + 9, y + 4 + step * sign) for step in range(14, 50, 14) for sign in (-1, 1)]
+    for left, baseline in spots:
+        box = (left - 2, baseline - 11, left + width + 2, baseline + 3)
+        inside = LEFT < box[0] and box[2] < WIDTH - RIGHT and TOP < box[1] and box[3] < HEIGHT - BOTTOM
+        clear = not any(_overlap(box, other) for other in placed) and not any(
+            box[0] - 9 < dx < box[2] + 9 and box[1] - 9 < dy < box[3] + 9 for dx, dy in dots if (dx, dy) != (x, y))
+        if inside and clear:
+            placed.append(box)
+            return left, baseline
+    placed.append((x + 7, y - 7, x + 9 + width, y + 7))
+    return x + 9, y + 4
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _legend() -> list[str]:
-    x, y = LEFT + 10, TOP + 4
+    x, y = LEFT + 10, TOP - 22
     entries = [f'<circle cx="{x}" cy="{y}" r="5" fill="{MEETS}"/>',
                f'<text x="{x + 10}" y="{y + 4}" fill="{INK}">meets the target</text>',
                f'<circle cx="{x + 128}" cy="{y}" r="5" fill="{MISSES}"/>',
                f'<text x="{x + 138}" y="{y + 4}" fill="{INK}">misses it</text>',
                f'<line x1="{x + 210}" y1="{y}" x2="{x + 236}" y2="{y}" stroke="{FRONTIER}" stroke-width="2"/>',
                f'<text x="{x + 242}" y="{y + 4}" fill="{INK}">Pareto frontier (filled points)</text>']
-    return [f'<rect x="{x - 10}" y="{y - 12}" width="440" height="24" fill="#ffffff" fill-opacity="0.85"/>', *entries]
+    return entries

@@ -19,6 +19,8 @@ from edalab.cost.report import MEMORY_NOTE, Report, RunRow, report_folder, shown
 
 SETTING_COLUMNS = {"batch_size": "batch size", "batching_window_s": "window (s)", "polling": "polling",
                    "memory_mb": "memory (MB)"}
+SHARED_FORMAT = {"batch_size": "batch size {}", "batching_window_s": "window {} s", "polling": "{} polling",
+                 "memory_mb": "{} MB"}
 MEASURE_COLUMNS = ("events", "processed", "p50 (ms)", "p95 (ms)", "events/s", "run cost", "per million events",
                    "target", "frontier", "notes")
 FORMULAS = {"usd": "quantity × unit_price_usd", "unit_price_usd": "prices.yaml usd ÷ per",
@@ -38,10 +40,22 @@ def usd(value: float | None) -> str:
     return f"${value:.3g}"
 
 
-def setting_columns(rows: list[RunRow]) -> list[str]:
+def _setting_keys(rows: list[RunRow]) -> list[str]:
     """The settings the rows record, known ones first in a fixed order (`events` is a measure column)."""
     present = {key for row in rows for key in row.settings if key != "events"}
     return [key for key in SETTING_COLUMNS if key in present] + sorted(present - set(SETTING_COLUMNS))
+
+
+def setting_columns(rows: list[RunRow]) -> list[str]:
+    """The settings that differ between the rows of a group: each gets a column."""
+    return [key for key in _setting_keys(rows) if len({str(row.settings.get(key)) for row in rows}) > 1]
+
+
+def shared_settings(rows: list[RunRow]) -> str:
+    """The settings every row of a group has alike, as one line: `batch size 10 · polling long`."""
+    varying = setting_columns(rows)
+    return " · ".join(SHARED_FORMAT.get(key, key + " {}").format(rows[0].settings.get(key, "—"))
+                      for key in _setting_keys(rows) if key not in varying)
 
 
 def row_cells(row: RunRow, settings: list[str], report: Report) -> list[str]:
@@ -104,7 +118,9 @@ def markdown(report: Report, chart_file: str = "report.svg") -> str:
     for title, rows in report.groups:
         settings = setting_columns(rows)
         header = ["run", *(SETTING_COLUMNS.get(key, key) for key in settings), *MEASURE_COLUMNS]
-        out += [f"## {title}", "", _md_row(header), _md_row(["---"] * len(header))]
+        shared = shared_settings(rows)
+        out += [f"## {title}", ""] + ([f"Every run here: {shared}.", ""] if shared else [])
+        out += [_md_row(header), _md_row(["---"] * len(header))]
         out += [_md_row(row_cells(row, settings, report)) for row in rows] + [""]
     out += ["## Cost lines of each run", ""]
     for row in report.rows:
@@ -136,12 +152,15 @@ def html_body(report: Report, chart: str | None = None) -> str:
         settings = setting_columns(rows)
         header = ["run", *(SETTING_COLUMNS.get(key, key) for key in settings), *MEASURE_COLUMNS]
         numeric = set(range(1 + len(settings), 1 + len(settings) + 7))
-        parts.append(f'<section class="card"><h2>{escape(title)}</h2><table class="cost-table"><thead><tr>')
+        shared = shared_settings(rows)
+        parts.append(f'<section class="card"><h2>{escape(title)}</h2>'
+                     + (f'<p class="muted">Every run here: {escape(shared)}.</p>' if shared else "")
+                     + '<div class="cost-scroll"><table class="cost-table"><thead><tr>')
         parts += [f'<th{" class=num" if i in numeric else ""}>{escape(name)}</th>' for i, name in enumerate(header)]
         parts.append("</tr></thead><tbody>")
         for row in rows:
             parts.append(_html_row(row, row_cells(row, settings, report), numeric, report))
-        parts.append("</tbody></table></section>")
+        parts.append("</tbody></table></div></section>")
     parts.append('<section class="card"><h2>Cost lines of each run</h2>')
     for row in report.rows:
         parts.append(f'<details data-run="{escape(row.name)}"><summary>{escape(row.name)}: '
@@ -184,6 +203,8 @@ th { font-weight: 600; color: #6b6b70; font-size: 12px; }
 .muted { color: #6b6b70; } .ok { color: #1a7f37; } .bad { color: #c62828; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: 12px; font-weight: 600;
          border: 1px solid currentColor; }
+.cost-scroll { overflow-x: auto; }
+table.cost-table td { white-space: nowrap; } table.cost-table td:last-child { white-space: normal; min-width: 15rem; }
 tr.frontier td:first-child { border-left: 3px solid #1f5fbf; }
 tr.chosen { background: #fff8c5; }
 .cost-memory-note { border-color: #b26a00; background: #fff4e0; }
