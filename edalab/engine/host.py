@@ -121,6 +121,8 @@ class HostEngine:
         killed = self._kill_stale_functions()
         if killed:
             done.append(f"removed {killed} function process(es)")
+        from edalab.plugins.lambda_.cpu_share import remove_leftovers  # the engine may have had no time to
+        remove_leftovers(self.port)  # remove its CPU-share cgroups (it ignores SIGTERM once a Lambda ran)
         self._pid_file.unlink(missing_ok=True)
         settings.forget_port(self.state)
         return done

@@ -31,6 +31,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from edalab.plugins.lambda_ import cpu_share
 from edalab.plugins.lambda_.function_process import FunctionProcess
 from edalab.plugins.lambda_.runtime_api import Event, Outcome, RuntimeApi, error_body
 
@@ -102,6 +103,8 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
                 "AWS_LAMBDA_RUNTIME_API": self._api.address,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+                # the SDK app id marks the function's calls for the usage meter (usage/callers.py)
+                "AWS_SDK_UA_APP_ID": f"edalab-function.{self.function_version.id.function_name}",
                 "PYTHONPATH": code_dir,
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -118,10 +121,13 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             env=self._env,
             cwd=self._code_dir(),
             pid_dir=_pid_dir(),
+            cpu_group=cpu_share.group_for_version(self.function_version),
         )
         outcome = self._wait(INIT_TIMEOUT_SECONDS)
         if outcome is not None and outcome.kind == "ready":
             self._init_ms = (time.monotonic() - started) * 1000
+            if self._process.cpu_group is not None:
+                self._process.cpu_group.end_init()  # invokes run on the memory's share of CPU
             return
         # The runtime could not load the handler: report it the way Lambda does.
         if outcome is None:

@@ -88,7 +88,7 @@ class OutputCapture:
 class FunctionProcess:
     """A started runtime process and its captured output."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, pid_dir: Path | None):
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, pid_dir: Path | None, cpu_group=None):
         read_fd, write_fd = os.pipe()
         try:
             self._popen = subprocess.Popen(
@@ -103,6 +103,9 @@ class FunctionProcess:
             )
         finally:
             os.close(write_fd)
+        self.cpu_group = cpu_group  # cpu_share.FunctionGroup: its CPU share, or None (unlimited)
+        if cpu_group is not None:
+            cpu_group.admit(self._popen.pid)
         self.output = OutputCapture(read_fd)
         self._pid_file = None
         if pid_dir is not None:
@@ -142,5 +145,8 @@ class FunctionProcess:
             self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self.cpu_group is not None:
+            self.cpu_group.release()
+            self.cpu_group = None
         if self._pid_file is not None:
             self._pid_file.unlink(missing_ok=True)
