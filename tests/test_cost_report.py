@@ -51,6 +51,9 @@ def write_runs(state: Path, *records: dict) -> None:
 
 def build(state: Path, **options) -> report.Report:
     options.setdefault("choice_file", state / "no-choice.yaml")
+    experiments = state / "experiments.yaml"  # as the lab's: the baseline run stands for three experiments
+    experiments.write_text("experiments:\n  batch-10: {change: {}, same_as: [window-0, polling-long, memory-512]}\n")
+    options.setdefault("experiments_file", experiments)
     return report.build(state, **options)
 
 
@@ -68,8 +71,12 @@ def test_the_frontier_keeps_runs_no_other_beats_on_both_axes_and_ties_stay_toget
     cheapest = built.cheapest_meeting_target
     assert cheapest.name == "batch-10"  # ties with window-1 on cost and p95: the name decides, reproducibly
     assert [row.name for row in built.rows if row.meets_target] == ["batch-1", "batch-10", "polling-short", "window-1"]
-    assert [title for title, _ in built.groups] == ["Batch size", "Batching window", "Polling"]
-    assert [row.name for row in dict(built.groups)["Batch size"]] == ["batch-1", "batch-10", "batch-100"]
+    batch, window, polling = built.groups
+    assert [group.title for group in built.groups] == ["Batch size", "Batching window", "Polling"]
+    assert [batch.name_of(row) for row in batch.rows] == ["batch-1", "batch-10", "batch-100"]
+    assert [window.name_of(row) for row in window.rows] == ["window-0 (= batch-10)", "window-1", "window-5"]
+    assert [polling.name_of(row) for row in polling.rows] == ["polling-long (= batch-10)", "polling-short"]
+    assert "| window-0 (= batch-10) |" in report_render.markdown(built)
 
 
 def test_every_run_is_repriced_with_the_prices_as_they_are_now(tmp_path):
@@ -140,6 +147,12 @@ def test_the_lab_states_its_target_or_the_constant_applies(tmp_path):
     stated.write_text("title: x\nlatency_target_ms: 1500\n")
     assert report.latency_target_ms(stated) == 1500
     assert report.latency_target_ms(tmp_path / "missing.yaml") == report.LATENCY_TARGET_MS == 2000
+    choice = tmp_path / "choice.yaml"
+    choice.write_text("experiment: TODO    # one of the names\nwhy: TODO\n")
+    assert report.read_choice(choice) is None  # the lab's placeholder is no choice yet
+    choice.write_text("experiment: window-1\nwhy: cheapest under 2 s\n")
+    assert report.read_choice(choice) == "window-1"
+    assert report_render.exact(0.0000166667) == "0.0000166667" and report_render.exact(6100.0) == "6,100"
 
 
 def load_command():

@@ -107,12 +107,27 @@ class RunRow:
 
 
 @dataclass
+class Group:
+    key: str  # `batch`, `window`, `polling`, `memory`, or another name's prefix
+    rows: list[RunRow]
+    shown: dict[str, str]  # run name -> the name it is shown under in this group (aliases only)
+
+    @property
+    def title(self) -> str:
+        return GROUP_TITLES.get(self.key, self.key)
+
+    def name_of(self, row: RunRow) -> str:
+        return self.shown.get(row.name, row.name)
+
+
+@dataclass
 class Report:
     rows: list[RunRow]
     prices: pricing.Prices
     target_ms: float
     generated: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     choice: str | None = None  # the run the learner chose in choice.yaml, when it names one
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # run name -> the experiments it also stands for
 
     @property
     def frontier(self) -> list[RunRow]:
@@ -125,14 +140,25 @@ class Report:
         return min(meeting, key=lambda row: (row.usd_per_million, row.p95, row.name), default=None)
 
     @property
-    def groups(self) -> list[tuple[str, list[RunRow]]]:
-        """(title, rows) per experiment group, in the order groups first appear, rows by name."""
-        grouped: dict[str, list[RunRow]] = {}
-        for row in sorted(self.rows, key=lambda row: natural_order(row.name)):
-            grouped.setdefault(row.group, []).append(row)
+    def groups(self) -> list[Group]:
+        """A group per experiment family (batch, window, polling, memory, then any other), rows in natural
+        order. A run that stands for another experiment too (experiments.yaml's `same_as`: the baseline
+        batch-10 is also window-0, polling-long and memory-512) also joins that experiment's group, shown
+        under that name, when the group has runs of its own to compare it with."""
+        grouped: dict[str, Group] = {}
+        for row in self.rows:
+            grouped.setdefault(row.group, Group(row.group, [], {})).rows.append(row)
+        for row in self.rows:
+            for alias in self.aliases.get(row.name, []):
+                group = grouped.get(alias.split("-", 1)[0])
+                if group and row not in group.rows and all(other.name != alias for other in group.rows):
+                    group.rows.append(row)
+                    group.shown[row.name] = f"{alias} (= {row.name})"
+        for group in grouped.values():
+            group.rows.sort(key=lambda row: natural_order(group.shown.get(row.name, row.name)))
         known = list(GROUP_TITLES)
-        order = sorted(grouped, key=lambda group: (known.index(group) if group in known else len(known), group))
-        return [(GROUP_TITLES.get(group, group), grouped[group]) for group in order]
+        return sorted(grouped.values(), key=lambda group: (known.index(group.key) if group.key in known
+                                                          else len(known), group.key))
 
     @property
     def shows_memory(self) -> bool:
@@ -234,20 +260,33 @@ def mark_frontier(rows: list[RunRow]) -> None:
         row.on_frontier = row in priced and not any(dominates(other, row) for other in priced if other is not row)
 
 
+def read_aliases(path: Path = LAB_FOLDER / "experiments.yaml") -> dict[str, list[str]]:
+    """{run name: [experiments it also stands for]} from experiments.yaml's `same_as` lists."""
+    try:
+        experiments = (yaml.safe_load(path.read_text()) or {}).get("experiments") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}
+    return {name: [str(alias) for alias in spec["same_as"]] for name, spec in experiments.items()
+            if isinstance(spec, dict) and isinstance(spec.get("same_as"), list)}
+
+
 def read_choice(path: Path) -> str | None:
-    """The run name the learner wrote in choice.yaml (`name:`, `run:`, `choice:` or `configuration:`), if any."""
+    """The run the learner named in choice.yaml (`experiment:`, or `name:`/`run:`/`choice:`), if any;
+    the file's placeholder (TODO) is no choice yet."""
     try:
         chosen = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
         return None
     if isinstance(chosen, dict):
-        chosen = next((chosen[key] for key in ("name", "run", "choice", "configuration", "experiment")
+        chosen = next((chosen[key] for key in ("experiment", "name", "run", "choice", "configuration")
                        if isinstance(chosen.get(key), str)), None)
-    return chosen.strip() if isinstance(chosen, str) and chosen.strip() else None
+    if not isinstance(chosen, str) or chosen.strip().upper() in ("", "TODO"):
+        return None
+    return chosen.strip()
 
 
 def build(state_dir: Path | None = None, prices_file: Path | None = None, target_ms: float | None = None,
-          choice_file: Path | None = None) -> Report:
+          choice_file: Path | None = None, experiments_file: Path = LAB_FOLDER / "experiments.yaml") -> Report:
     """The report of every recorded run, priced now. Raises RunRecordError or pricing.PriceError."""
     prices = pricing.load_prices(prices_file)
     target = latency_target_ms() if target_ms is None else target_ms
@@ -255,4 +294,4 @@ def build(state_dir: Path | None = None, prices_file: Path | None = None, target
     rows.sort(key=lambda row: natural_order(row.name))
     mark_frontier(rows)
     return Report(rows=rows, prices=prices, target_ms=target,
-                  choice=read_choice(choice_file or CHOICE_FILE))
+                  choice=read_choice(choice_file or CHOICE_FILE), aliases=read_aliases(experiments_file))

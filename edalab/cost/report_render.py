@@ -11,6 +11,7 @@ number in the other files can be traced and recomputed. The cells of a run's row
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def _setting_keys(rows: list[RunRow]) -> list[str]:
     return [key for key in SETTING_COLUMNS if key in present] + sorted(present - set(SETTING_COLUMNS))
 
 
+def exact(value: float) -> str:
+    """A number written out in full, no exponent: 1.66667e-05 -> `0.0000166667` (for tracing by hand)."""
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    digits = max(0, 10 - int(math.floor(math.log10(abs(value)))))
+    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+
+
 def setting_columns(rows: list[RunRow]) -> list[str]:
     """The settings that differ between the rows of a group: each gets a column."""
     return [key for key in _setting_keys(rows) if len({str(row.settings.get(key)) for row in rows}) > 1]
@@ -58,8 +67,8 @@ def shared_settings(rows: list[RunRow]) -> str:
                       for key in _setting_keys(rows) if key not in varying)
 
 
-def row_cells(row: RunRow, settings: list[str], report: Report) -> list[str]:
-    """A run's cells in the order: name, settings…, then MEASURE_COLUMNS (plain text)."""
+def row_cells(row: RunRow, settings: list[str], report: Report, shown_name: str | None = None) -> list[str]:
+    """A run's cells in the order: name (as the group shows it), settings…, then MEASURE_COLUMNS (plain text)."""
     processed, sent = row.outcome.get("processed"), row.events
     notes = []
     if row.modelled:
@@ -70,7 +79,7 @@ def row_cells(row: RunRow, settings: list[str], report: Report) -> list[str]:
         notes.append(f"{row.outcome['failed']:,} failed")
     if row.name == report.choice:
         notes.append("your choice")
-    return [row.name, *(str(row.settings.get(key, "—")) for key in settings),
+    return [shown_name or row.name, *(str(row.settings.get(key, "—")) for key in settings),
             f"{sent:,}", f"{processed:,}" if isinstance(processed, int) else "—",
             f"{row.p50:,.0f}", f"{row.p95:,.0f}", f"{row.throughput:,.1f}", usd(row.total_usd),
             usd(row.usd_per_million), "meets" if row.meets_target else "misses",
@@ -115,19 +124,21 @@ def markdown(report: Report, chart_file: str = "report.svg") -> str:
     out += [f"![Cost per million events against p95 latency]({chart_file})", "",
             f"Chart: [{chart_file}]({chart_file}). Every number below is traceable in report.json "
             "(each run's raw counts, and each cost line as quantity × unit price).", ""]
-    for title, rows in report.groups:
+    for group in report.groups:
+        rows = group.rows
         settings = setting_columns(rows)
         header = ["run", *(SETTING_COLUMNS.get(key, key) for key in settings), *MEASURE_COLUMNS]
         shared = shared_settings(rows)
-        out += [f"## {title}", ""] + ([f"Every run here: {shared}.", ""] if shared else [])
+        out += [f"## {group.title}", ""] + ([f"Every run here: {shared}.", ""] if shared else [])
         out += [_md_row(header), _md_row(["---"] * len(header))]
-        out += [_md_row(row_cells(row, settings, report)) for row in rows] + [""]
+        out += [_md_row(row_cells(row, settings, report, group.name_of(row))) for row in rows] + [""]
     out += ["## Cost lines of each run", ""]
     for row in report.rows:
         out += [f"### {row.name}: {usd(row.total_usd)}", "",
                 _md_row(["service", "item", "quantity", "unit", "unit price (USD)", "USD"]), _md_row(["---"] * 6)]
-        out += [_md_row([line.service, line.item, f"{line.quantity:,.6g}", line.unit, f"{line.unit_price_usd:.6g}",
-                         f"{line.usd:.6g}"]) for line in row.lines if line.quantity or line.usd] + [""]
+        out += [_md_row([line.service, line.item, exact(line.quantity), line.unit, exact(line.unit_price_usd),
+                         exact(line.usd)]) for line in row.lines if line.quantity or line.usd]
+        out += [_md_row(["total", "", "", "", "", exact(row.total_usd)]), ""]
     return "\n".join(out)
 
 
@@ -145,21 +156,23 @@ def html_body(report: Report, chart: str | None = None) -> str:
     parts.append(f'</ul><p class="muted">{len(report.rows)} run(s), repriced with {escape(report.prices_shown)}; '
                  "free tier not applied.</p></section>")
     if report.shows_memory:
-        parts.append(f'<p class="card cost-memory-note"><strong>Memory is modelled here.</strong> '
+        title = "Memory is modelled here." if any(row.modelled for row in report.rows) else "Memory in host mode."
+        parts.append(f'<p class="card cost-memory-note"><strong>{title}</strong> '
                      f"{escape(MEMORY_NOTE.replace('*', ''))}</p>")
     parts.append(f'<figure class="card cost-chart-card">{chart or report_chart.svg(report)}</figure>')
-    for title, rows in report.groups:
+    for group in report.groups:
+        rows = group.rows
         settings = setting_columns(rows)
         header = ["run", *(SETTING_COLUMNS.get(key, key) for key in settings), *MEASURE_COLUMNS]
         numeric = set(range(1 + len(settings), 1 + len(settings) + 7))
         shared = shared_settings(rows)
-        parts.append(f'<section class="card"><h2>{escape(title)}</h2>'
+        parts.append(f'<section class="card" data-group="{escape(group.key)}"><h2>{escape(group.title)}</h2>'
                      + (f'<p class="muted">Every run here: {escape(shared)}.</p>' if shared else "")
                      + '<div class="cost-scroll"><table class="cost-table"><thead><tr>')
         parts += [f'<th{" class=num" if i in numeric else ""}>{escape(name)}</th>' for i, name in enumerate(header)]
         parts.append("</tr></thead><tbody>")
         for row in rows:
-            parts.append(_html_row(row, row_cells(row, settings, report), numeric, report))
+            parts.append(_html_row(row, row_cells(row, settings, report, group.name_of(row)), numeric, report))
         parts.append("</tbody></table></div></section>")
     parts.append('<section class="card"><h2>Cost lines of each run</h2>')
     for row in report.rows:
@@ -167,10 +180,12 @@ def html_body(report: Report, chart: str | None = None) -> str:
                      f"{escape(usd(row.total_usd))}</summary><table class=\"cost-lines\"><thead><tr><th>service</th>"
                      "<th>item</th><th class=num>quantity</th><th>unit</th><th class=num>unit price (USD)</th>"
                      "<th class=num>USD</th></tr></thead><tbody>")
-        parts += [f"<tr><td>{escape(line.service)}</td><td>{escape(line.item)}</td><td class=num>{line.quantity:,.6g}"
-                  f"</td><td>{escape(line.unit)}</td><td class=num>{line.unit_price_usd:.6g}</td>"
-                  f"<td class=num>{line.usd:.6g}</td></tr>" for line in row.lines if line.quantity or line.usd]
-        parts.append("</tbody></table></details>")
+        parts += [f"<tr><td>{escape(line.service)}</td><td>{escape(line.item)}</td><td class=num>{exact(line.quantity)}"
+                  f"</td><td>{escape(line.unit)}</td><td class=num>{exact(line.unit_price_usd)}</td>"
+                  f"<td class=num>{exact(line.usd)}</td></tr>" for line in row.lines if line.quantity or line.usd]
+        parts.append(f'<tr class="total"><th colspan="5">total (Σ USD)</th><td class=num>{exact(row.total_usd)}</td>'
+                     f'</tr></tbody></table><p class="muted">USD = quantity × unit price; per million events = total ÷ '
+                     f'{row.events:,} events × 1,000,000 = {escape(usd(row.usd_per_million))}.</p></details>')
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -204,7 +219,7 @@ th { font-weight: 600; color: #6b6b70; font-size: 12px; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: 12px; font-weight: 600;
          border: 1px solid currentColor; }
 .cost-scroll { overflow-x: auto; }
-table.cost-table td { white-space: nowrap; } table.cost-table td:last-child { white-space: normal; min-width: 15rem; }
+table.cost-table td { white-space: nowrap; } table.cost-table td:last-child { white-space: normal; min-width: 11rem; }
 tr.frontier td:first-child { border-left: 3px solid #1f5fbf; }
 tr.chosen { background: #fff8c5; }
 .cost-memory-note { border-color: #b26a00; background: #fff4e0; }
