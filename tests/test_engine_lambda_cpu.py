@@ -28,7 +28,6 @@ from support import ROLE, free_port, zip_source
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cgroup").exists(), reason="cgroups are Linux only")
 
-PERIOD_US = 100_000
 CPU_ROOT = Path("/sys/fs/cgroup")
 
 # The handler reads its own CPU quota while it is imported (the init phase) and again when invoked.
@@ -90,11 +89,20 @@ def _cpu_group(pid: int) -> str:
     return v1[0] if v1 else next(group for _, controllers, group in lines if controllers == "")
 
 
-def _quota_file(mode: str, group: str) -> Path:
+def _group_dir(mode: str, group: str) -> Path:
     if mode == "cgroup-v1":
-        return CPU_ROOT / "cpu" / group.lstrip("/") / "cpu.cfs_quota_us"
+        return CPU_ROOT / "cpu" / group.lstrip("/")
     base = CPU_ROOT if (CPU_ROOT / "cgroup.controllers").exists() else CPU_ROOT / "unified"
-    return base / group.lstrip("/") / "cpu.max"
+    return base / group.lstrip("/")
+
+
+def _quota_and_period(mode: str, group: str) -> tuple[int, int]:
+    """The group's CPU limit in microseconds per period, as the kernel holds it."""
+    folder = _group_dir(mode, group)
+    if mode == "cgroup-v1":
+        return int((folder / "cpu.cfs_quota_us").read_text()), int((folder / "cpu.cfs_period_us").read_text())
+    quota, period = (folder / "cpu.max").read_text().split()
+    return int(quota), int(period)
 
 
 @pytest.fixture
@@ -119,15 +127,13 @@ def test_memory_buys_a_proportional_cpu_share_and_no_group_is_left(own_engine):
     assert parent in policy["detail"]
 
     lam = aws.client("lambda", own_engine.endpoint)
-    expected = {"cpu-half": (885, True, round(PERIOD_US * 885 / 1769)),
-                "cpu-one": (1769, True, PERIOD_US),  # 1,769 MB = exactly one vCPU
-                "cpu-plain": (885, False, None)}
-    for name, (memory, tagged, _) in expected.items():
+    expected = {"cpu-half": (885, True), "cpu-one": (1769, True), "cpu-plain": (885, False)}
+    for name, (memory, tagged) in expected.items():
         _create(lam, name, memory, tagged)
     seen = {name: _invoke(lam, name) for name in expected}
 
     engine_pids = set(own_engine.function_processes())  # the executor's own records
-    for name, (_, tagged, quota) in expected.items():
+    for name, (memory, tagged) in expected.items():
         pid = seen[name]["pid"]
         assert pid in engine_pids, f"{name}'s pid {pid} is not one of the engine's function processes"
         group = _cpu_group(pid)
@@ -136,11 +142,12 @@ def test_memory_buys_a_proportional_cpu_share_and_no_group_is_left(own_engine):
             assert seen[name]["quota"] in (None, "-1", "max")
             continue
         assert group == f"/{parent}/{name}-{pid}"
-        assert _quota_file(mode, group).read_text().split()[0] == str(quota)
+        quota, period = _quota_and_period(mode, group)
+        assert quota == round(period * memory / 1769)  # 1,769 MB: quota == period, one vCPU
         assert seen[name]["quota"] == str(quota)  # what the handler itself sees while invoked
-        assert int(seen[name]["quota_at_init"]) >= PERIOD_US  # init: at least one vCPU, as on AWS
+        assert int(seen[name]["quota_at_init"]) >= period  # init: at least one vCPU, as on AWS
 
-    half_group = _quota_file(mode, f"/{parent}/cpu-half-{seen['cpu-half']['pid']}").parent
+    half_group = _group_dir(mode, f"/{parent}/cpu-half-{seen['cpu-half']['pid']}")
     lam.delete_function(FunctionName="cpu-half")
     wait_for(lambda: not is_running(seen["cpu-half"]["pid"]) and not half_group.exists(),
              what="the deleted function's process and its cgroup to go", timeout=20)
