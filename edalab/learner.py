@@ -115,6 +115,19 @@ class LearnerRecord:
             seen.append(hint)
             self.save()
 
+    # -- drills (lab 09) ---------------------------------------------------------------------
+    def record_drill(self, number: str, drill: str, started: str, recovered: str, seconds: float,
+                     messages: int) -> None:
+        """Keeps one drill's time to recover: from `make drill` to the check that found service
+        healthy and every message accounted for."""
+        self._lab(number).setdefault("drills", []).append(
+            {"drill": drill, "started": started, "recovered": recovered, "seconds": round(seconds, 1),
+             "messages": messages})
+        self.save()
+
+    def drills(self, number: str) -> list[dict]:
+        return list(self._lab(number).get("drills", []))
+
     # -- checks ------------------------------------------------------------------------------
     def journal(self, event: dict) -> None:
         """Appends one of a check run's events (a listener for `run_check`)."""
@@ -165,6 +178,7 @@ class LearnerRecord:
             "failed_attempts": [
                 {"at": r["started"], "stopped_at": _first_failed(r)} for r in runs if not r["passed"]],
             "hints_used": self.hints_seen(number),
+            "drills": self.drills(number),
             "state": "complete" if runs and runs[-1]["passed"] else ("in progress" if runs else "not started"),
             "last_steps": [{k: s[k] for k in ("number", "title", "status", "message", "hint")}
                            for s in runs[-1]["steps"]] if runs else [],
