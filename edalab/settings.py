@@ -11,6 +11,9 @@ Environment variables a user may set:
                      `awslocal` expects)
   EDALAB_ENDPOINT    talk to an engine that is already running at this URL (must be local)
   EDALAB_STATE_DIR   where the host engine keeps its pid, log and files (default .edalab/)
+  EDALAB_LAMBDA_CPU  tagged | all | off: which functions get a CPU share proportional to their
+                     memory, as on Lambda (default tagged: those tagged edalab:cpu-share=proportional;
+                     see edalab/plugins/lambda_/cpu_share.py; EDALAB_LAMBDA_CPU_ROOT moves the cgroup root)
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import pytest
 
 from edalab import aws
 from edalab.engine.host import HostEngine
-from edalab.plugins.lambda_.cpu_share import ROUTE, TAG, TAG_VALUE
+from edalab.plugins.lambda_.cpu_share import ROUTE, TAG, TAG_VALUE, CpuShares, wants_share
 from edalab.plugins.lambda_.function_process import is_running
 from edalab.waiting import wait_for
 from support import ROLE, free_port, zip_source
@@ -188,3 +188,14 @@ def test_a_read_only_cgroup_root_is_reported_unavailable_and_functions_still_run
             subprocess.run(["umount", str(controller)], check=True)
         else:
             controller.chmod(0o755)
+
+
+def test_which_functions_are_limited_follows_the_setting_and_a_bad_setting_says_what_to_set():
+    tagged, untagged, loose = {TAG: TAG_VALUE}, {"team": "orders"}, {TAG: " Proportional "}
+    assert [wants_share("tagged", tags) for tags in (tagged, untagged, loose)] == [True, False, True]
+    assert [wants_share("all", tags) for tags in (tagged, untagged)] == [True, True]
+    assert [wants_share("off", tags) for tags in (tagged, untagged)] == [False, False]
+    off = CpuShares("edalab-test", "off", CPU_ROOT).policy
+    assert (off.mode, off.detail) == ("unavailable", "turned off (EDALAB_LAMBDA_CPU=off)")
+    bad = CpuShares("edalab-test", "sometimes", CPU_ROOT).policy
+    assert bad.mode == "unavailable" and "'sometimes' is not one of tagged, all, off" in bad.detail
