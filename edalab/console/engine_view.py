@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+
 from edalab import aws
 from edalab.console.cache import TtlCache
 from edalab.safety import require_local_endpoint
 
+CONSOLE_CLIENT_CONFIG = Config(user_agent_appid="edalab-console")
 LIVE_TTL = 1.0  # seconds an answer is shared between polls (pages poll every 1-2 s)
 
 
@@ -45,7 +48,8 @@ class EngineView:
     def client(self, service: str):
         """A boto3 client for `service` (thread-safe to share; built once)."""
         if service not in self._clients:
-            self._clients[service] = aws.client(service, self.endpoint)
+            # the SDK app id marks the console's calls for the engine's usage meter (caller "console")
+            self._clients[service] = aws.client(service, self.endpoint, config=CONSOLE_CLIENT_CONFIG)
         return self._clients[service]
 
     def cached(self, key: tuple, compute: Callable[[], Any], ttl: float = LIVE_TTL) -> Any:
