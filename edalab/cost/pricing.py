@@ -11,8 +11,11 @@ GB-seconds, GB, units) and `unit_price_usd` is the price of ONE of them (the tab
 
 Calls made by the console (`caller: console`) and by the engine's own housekeeping
 (`caller: engine`) are not priced: AWS's console does not poll your queues on your behalf, and the
-engine's bookkeeping has no AWS counterpart. Calls from a client, a function or an event source
-mapping are.
+engine's bookkeeping (metrics sampling, log delivery) has no AWS counterpart. Calls from a client,
+a function or an event source mapping are, and so is every message the engine sends into an SQS
+queue on your behalf (an S3 event notification, an SNS delivery, an EventBridge target): AWS bills
+those SendMessage requests to the queue's owner ("you pay only for the SQS requests", S3's event
+notification documentation says).
 """
 
 from __future__ import annotations
@@ -30,16 +33,26 @@ DEFAULT_PATH = settings.REPO_ROOT / "labs" / "08-cost-performance" / "prices.yam
 
 UNITS = ("request", "GB-second", "GB", "read unit", "write unit", "event", "delivery")
 UNPRICED_CALLERS = ("console", "engine")
+# ... except the messages the engine sends into a queue for you: S3 event notifications, SNS
+# deliveries and EventBridge targets are SendMessage calls the queue's owner pays for on AWS.
+ENGINE_SENDS_BILLED = ("SendMessage", "SendMessageBatch")
 
 
 class PriceError(ValueError):
     """prices.yaml cannot be used; the message names the line and what to write."""
 
 
+def _priced(row: dict) -> bool:
+    caller = row.get("caller")
+    if caller == "engine":  # an S3 notification, SNS delivery or EventBridge target sending to a queue
+        return row.get("service") == "sqs" and row.get("operation") in ENGINE_SENDS_BILLED
+    return caller not in UNPRICED_CALLERS
+
+
 def _billable_requests(service: str) -> Callable[[dict], float]:
     def quantity(usage: dict) -> float:
         return float(sum(row.get("billable", row.get("count", 0)) for row in usage.get("requests") or []
-                         if row.get("service") == service and row.get("caller") not in UNPRICED_CALLERS))
+                         if row.get("service") == service and _priced(row)))
     return quantity
 
 

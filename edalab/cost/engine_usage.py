@@ -1,0 +1,67 @@
+"""The engine's own endpoints lab 08 reads: usage counters and the Lambda CPU share.
+
+Why this exists: a run zeroes the counters (`DELETE /_edalab/usage`), reads them while it waits
+(a GET is not an AWS call, so watching does not add to what is measured), captures them at the
+end, and asks `/_edalab/lambda/cpu` whether memory buys CPU on this machine. A stock LocalStack,
+or an EDA Lab engine started before these endpoints existed, answers 404: that is said plainly
+(`EngineLacksUsage`), with what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+VCPU_PER_MB = 1 / 1769  # Lambda: 1,769 MB buys one full vCPU
+FORMULA = "vCPU = memory MB ÷ 1,769"
+
+
+class EngineLacksUsage(RuntimeError):
+    """The engine has no usage endpoint: stock LocalStack, or started before EDA Lab had it."""
+
+
+def _call(endpoint: str, path: str, method: str = "GET") -> dict | None:
+    request = urllib.request.Request(endpoint.rstrip("/") + path, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+    except ValueError:  # not JSON: not our endpoint
+        return None
+
+
+def _usage(endpoint: str, method: str) -> dict:
+    doc = _call(endpoint, "/_edalab/usage", method)
+    if doc is None:
+        raise EngineLacksUsage(f"the engine at {endpoint} has no usage counters (/_edalab/usage answers 404): it is "
+                               "stock LocalStack, or an EDA Lab engine started before they existed. "
+                               "`make down && make up` starts the current one")
+    return doc
+
+
+def usage(endpoint: str) -> dict:
+    return _usage(endpoint, "GET")
+
+
+def reset_usage(endpoint: str) -> dict:
+    return _usage(endpoint, "DELETE")
+
+
+def cpu_share(endpoint: str) -> dict:
+    """The engine's answer, or mode "unavailable" when it has no such endpoint."""
+    doc = _call(endpoint, "/_edalab/lambda/cpu")
+    if doc is None:
+        return {"mode": "unavailable", "detail": "this engine has no /_edalab/lambda/cpu", "opt_in": "",
+                "vcpu_per_mb": VCPU_PER_MB}
+    return doc
+
+
+def requests_of(usage_doc: dict, service: str, operation: str | None = None, caller: str | None = None) -> int:
+    """How many calls the usage document counts for a service (an operation, a caller)."""
+    return sum(row.get("count", 0) for row in usage_doc.get("requests") or []
+               if row.get("service") == service and operation in (None, row.get("operation"))
+               and caller in (None, row.get("caller")))
