@@ -66,8 +66,8 @@ progress: $(READY) ## every lab's state (FORMAT=json for an instructor)
 traffic: $(READY) ## send lab LAB=07's orders (RATE=5 per s, FAIL=0.1 poison, SLOW=0.1, DURATION=60 s)
 	@$(PY) -m edalab traffic $(LAB) $(if $(RATE),--rate $(RATE)) $(if $(FAIL),--fail $(FAIL)) $(if $(SLOW),--slow $(SLOW)) $(if $(DURATION),--duration $(DURATION))
 
-experiment: $(READY) ## run lab LAB=08's experiment NAME=… (no NAME lists them; COUNT=… events)
-	@$(PY) -m edalab experiment $(LAB) $(NAME) $(if $(COUNT),--count $(COUNT))
+experiment: $(READY) ## run lab LAB=08's experiment NAME=… (no NAME lists them; COUNT=… events, RATE=… per second)
+	@$(PY) -m edalab experiment $(LAB) $(NAME) $(if $(COUNT),--count $(COUNT)) $(if $(RATE),--rate $(RATE))
 
 report: $(READY) ## lab LAB=08's report from the experiments you ran (Markdown, HTML, JSON)
 	@$(PY) -m edalab report $(LAB)

@@ -26,6 +26,7 @@ import figures  # noqa: E402
 import figures_alarms  # noqa: E402
 import figures_aws_metrics  # noqa: E402
 import figures_console  # noqa: E402
+import figures_cost  # noqa: E402
 import figures_cpu  # noqa: E402
 import figures_insights  # noqa: E402
 import figures_logs  # noqa: E402
@@ -61,6 +62,7 @@ def main() -> None:
         measured.append(figures_alarms.alarm_reaction(engine.endpoint, runs=5))
         measured += figures_cpu.cpu_share(engine.endpoint, runs=10)  # memory buys CPU, as on Lambda (#15)
         measured += figures_polling.polling(engine)
+        measured += figures_cost.cost(engine)  # lab 08: cost per million uploads and p95, per configuration (#15)
         measured += figures_console.console(engine)  # the console (#14) beside the engine
     finally:
         engine.stop()

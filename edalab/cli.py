@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lab", nargs="?")
     p.add_argument("name", nargs="?", help="which experiment; none lists them")
     p.add_argument("--count", type=int, help="how many events the workload sends")
+    p.add_argument("--rate", type=float, help="how many events per second the workload sends")
     p.set_defaults(fn=_lab_command("experiment"))
     p = sub.add_parser("report", help="a lab's report from its recorded runs (lab 08)")
     p.add_argument("lab", nargs="?")

@@ -87,10 +87,13 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def lab_engine(engine) -> Engine:
+def lab_engine(engine, tmp_path_factory) -> Engine:
     """The session engine with every lab's stack deployed (lab 02 with short retries)."""
     from edalab import labs
     from support import FAST_PARAMETERS
+
+    # what labs write to the state folder (lab 08's runs and report) goes to the session's, never a learner's
+    os.environ.setdefault("EDALAB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
     labs.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS)
     return engine

@@ -7,8 +7,8 @@ per experiment; nothing here runs the workload):
      is also window-0, polling-long and memory-512), so the choice was made among all of them;
   3. the chosen experiment was run, processed every upload, and its p95 latency meets the target;
   4. no measured run that meets the target is cheaper per million uploads, every run repriced
-     with prices.yaml as it is now (runs closer than 1 % count as a tie: two runs of the same
-     settings differ by about that much);
+     with prices.yaml as it is now (runs within 3 % of each other count as a tie: two runs of the
+     same settings on a laptop differ by about that much, mostly in GB-seconds);
   5. the report (`make report LAB=08`) is up to date and its costs are its raw counts × prices:
      each line recomputed here from the usage each run captured.
 The check creates nothing on the engine.
@@ -21,7 +21,7 @@ from edalab.checks import CheckFailed, step
 from edalab.cost import experiments, pricing, report
 
 PARAMETER = "/edalab/lab08/choice"
-TIE = 0.01  # runs within 1 % of each other per million uploads are as cheap as each other
+TIE = 0.03  # runs within 3 % of each other per million uploads are as cheap as each other
 
 
 def _matches(record: dict, experiment: experiments.Experiment) -> bool:
