@@ -66,7 +66,7 @@ def test_the_cost_page_shows_priced_runs_their_chart_and_says_what_to_do_without
     expect(batch).to_contain_text("Every run here: window 0 s · long polling · 512 MB.")
 
     expect(memory.locator('tr[data-run="memory-128"]')).to_contain_text("modelled: vCPU = 128 MB ÷ 1,769 MB = 0.07")
-    expect(page.locator(".cost-memory-note")).to_contain_text("Memory is not enforced in host mode")
+    expect(page.locator(".cost-memory-note")).to_contain_text("Memory is modelled here: host mode does not enforce memory")
 
     chart = page.locator("figure.cost-chart-card svg.cost-chart")
     expect(chart).to_be_visible()

@@ -115,10 +115,14 @@ def test_the_json_holds_raw_counts_whose_lines_recompute_to_every_total(tmp_path
     assert memory["modelled"] == "vCPU = 128 MB ÷ 1,769 MB = 0.07"
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "![Cost per million events against p95 latency](report.svg)" in markdown
-    assert "Memory is not enforced in host mode" in markdown and "modelled: vCPU = 128 MB" in markdown
+    assert report.MEMORY_NOTE_MODELLED in markdown and "modelled: vCPU = 128 MB" in markdown
     page = (tmp_path / "out" / "report.html").read_text()
     assert "<svg" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "Memory is modelled here" in page
+    (report.runs_folder(tmp_path) / "memory-128.json").write_text(json.dumps(record("memory-128", p95=2500,
+                                                                  sqs_requests=700, memory_mb=128)))
+    shared = report_render.markdown(build(tmp_path))  # a real CPU share: the page says so, nothing is "modelled"
+    assert report.MEMORY_NOTE_SHARED in shared and "modelled:" not in shared
 
 
 def test_the_chart_draws_each_run_the_frontier_and_the_dashed_target(tmp_path):

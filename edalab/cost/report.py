@@ -32,10 +32,13 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda gives a function one full vCPU at 1,769 MB, 
 
 GROUP_TITLES = {"batch": "Batch size", "window": "Batching window", "polling": "Polling",
                 "memory": "Function memory"}
-MEMORY_NOTE = ("Memory is not enforced in host mode, and CPU does not scale with it unless the engine can "
-               "give each function process a CPU share. Rows marked *modelled* ran at the host's full CPU: "
-               "their vCPU is the formula's (memory MB ÷ 1,769), not measured. On AWS, seed 003 measured "
-               "397 ms at 128 MB and 189 ms at 512 MB for the same function.")
+SEED_003 = "On AWS, seed 003 measured 397 ms at 128 MB and 189 ms at 512 MB for the same function."
+MEMORY_NOTE_MODELLED = ("Memory is modelled here: host mode does not enforce memory, and this engine could not give "
+                        "function processes a CPU share, so rows marked modelled ran at the host's full CPU; their "
+                        "vCPU is the formula's (memory MB ÷ 1,769), not measured. " + SEED_003)
+MEMORY_NOTE_SHARED = ("Memory in host mode: a function's memory is not enforced, but each function process ran with a "
+                      "CPU share proportional to its memory (memory MB ÷ 1,769 vCPU, as Lambda gives one vCPU at "
+                      "1,769 MB), so durations do change with memory. " + SEED_003)
 
 
 class RunRecordError(ValueError):
@@ -159,6 +162,11 @@ class Report:
         known = list(GROUP_TITLES)
         return sorted(grouped.values(), key=lambda group: (known.index(group.key) if group.key in known
                                                           else len(known), group.key))
+
+    @property
+    def memory_note(self) -> str:
+        """What the page must say about memory: modelled (no CPU share) or a real CPU share."""
+        return MEMORY_NOTE_MODELLED if any(row.modelled for row in self.rows) else MEMORY_NOTE_SHARED
 
     @property
     def shows_memory(self) -> bool:

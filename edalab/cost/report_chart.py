@@ -5,7 +5,8 @@ the same chart, drawn on the server so it needs no script and no network: each r
 point (green when its p95 meets the target), the Pareto frontier as a line through the runs no
 other run beats on both axes, the latency target as a dashed line, the learner's choice ringed.
 Cost spans orders of magnitude between configurations, so the cost axis turns logarithmic when
-the dearest run costs more than LOG_SCALE_FROM times the cheapest.
+the dearest run costs more than LOG_SCALE_FROM times the cheapest, and starts near the cheapest
+run (not at $0) when the dearest costs less than twice as much, so close costs stay apart.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ MEETS, MISSES, FRONTIER, TARGET, INK, GRID = "#1a7f37", "#b42318", "#1f5fbf", "#
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\""
 
 
-def nice_ticks(high: float, count: int = 5) -> list[float]:
-    """0 and round steps (1, 2 or 5 × 10^k) up to at least `high`."""
-    if high <= 0:
-        return [0.0, 1.0]
-    raw = high / count
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round steps (1, 2 or 5 × 10^k) from at most `low` to at least `high`."""
+    if high <= low:
+        high = low + (abs(low) or 1.0)
+    raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    return [step * i for i in range(int(math.ceil(high / step - 1e-9)) + 1)]
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(step * i, 12) for i in range(first, last + 1)]
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -77,9 +79,12 @@ class Axes:
             low, high = _round_down(min(positive)), _round_up(max(positive))
             self.x_ticks, self.x_low, self.x_high = log_ticks(low, high), low, high
         else:
-            self.x_ticks = nice_ticks(max(costs, default=0) * 1.08)
-            self.x_low, self.x_high = 0.0, self.x_ticks[-1]
-        self.y_ticks = nice_ticks(max(p95s + [target_ms]) * 1.1)
+            low, high = min(costs), max(costs)
+            # costs close together (the dearest under twice the cheapest): the axis starts near them, not at $0
+            start = 0.0 if low < high / 2 or high == 0 else low - (high - low) * 0.15 - high * 0.01
+            self.x_ticks = nice_ticks(start, high + (high - start) * 0.08)
+            self.x_low, self.x_high = self.x_ticks[0], self.x_ticks[-1]
+        self.y_ticks = nice_ticks(0.0, max(p95s + [target_ms]) * 1.1)
         self.y_high = self.y_ticks[-1]
 
     def x(self, cost: float) -> float:
@@ -171,13 +176,13 @@ def _points(rows, axes: Axes, chosen: str | None) -> list[str]:
 
 
 SAME_SPOT = 9.0  # px: points closer than this share one label
-CHAR_WIDTH = 6.6  # px per character at 12 px, near enough to keep labels apart
+CHAR_WIDTH = 7.6  # px per character at 12 px, near enough to keep labels apart
 
 
 def _label_spot(x: float, y: float, width: float, placed: list, dots: list) -> tuple[float, float]:
     """Where a label's text starts (left, baseline): beside its point, else above or below it, else further
     down or up, the first spot inside the plot that overlaps no earlier label and no other point."""
-    spots = [(x + 9, y + 4), (x - 9 - width, y + 4), (x - width / 2, y - 10), (x - width / 2, y + 19)]
+    spots = [(x + 9, y + 4), (x - 11 - width, y + 4), (x - width / 2, y - 10), (x - width / 2, y + 19)]
     spots += [(x + 9, y + 4 + step * sign) for step in range(14, 50, 14) for sign in (-1, 1)]
     for left, baseline in spots:
         box = (left - 2, baseline - 11, left + width + 2, baseline + 3)

@@ -16,12 +16,12 @@ from html import escape
 from pathlib import Path
 
 from edalab.cost import report_chart
-from edalab.cost.report import MEMORY_NOTE, Report, RunRow, report_folder, shown_path
+from edalab.cost.report import Report, RunRow, report_folder, shown_path
 
 SETTING_COLUMNS = {"batch_size": "batch size", "batching_window_s": "window (s)", "polling": "polling",
-                   "memory_mb": "memory (MB)"}
+                   "memory_mb": "memory (MB)", "rate_per_s": "sent per s"}
 SHARED_FORMAT = {"batch_size": "batch size {}", "batching_window_s": "window {} s", "polling": "{} polling",
-                 "memory_mb": "{} MB"}
+                 "memory_mb": "{} MB", "rate_per_s": "sent at {}/s"}
 MEASURE_COLUMNS = ("events", "processed", "p50 (ms)", "p95 (ms)", "events/s", "run cost", "per million events",
                    "target", "frontier", "notes")
 FORMULAS = {"usd": "quantity × unit_price_usd", "unit_price_usd": "prices.yaml usd ÷ per",
@@ -120,7 +120,7 @@ def markdown(report: Report, chart_file: str = "report.svg") -> str:
            f"Generated {report.generated}.", ""]
     out += [f"- {line}" for line in headline(report)] + [""]
     if report.shows_memory:
-        out += [f"> {MEMORY_NOTE}", ""]
+        out += [f"> {report.memory_note}", ""]
     out += [f"![Cost per million events against p95 latency]({chart_file})", "",
             f"Chart: [{chart_file}]({chart_file}). Every number below is traceable in report.json "
             "(each run's raw counts, and each cost line as quantity × unit price).", ""]
@@ -156,9 +156,8 @@ def html_body(report: Report, chart: str | None = None) -> str:
     parts.append(f'</ul><p class="muted">{len(report.rows)} run(s), repriced with {escape(report.prices_shown)}; '
                  "free tier not applied.</p></section>")
     if report.shows_memory:
-        title = "Memory is modelled here." if any(row.modelled for row in report.rows) else "Memory in host mode."
-        parts.append(f'<p class="card cost-memory-note"><strong>{title}</strong> '
-                     f"{escape(MEMORY_NOTE.replace('*', ''))}</p>")
+        title, text = report.memory_note.split(": ", 1)
+        parts.append(f'<p class="card cost-memory-note"><strong>{escape(title)}:</strong> {escape(text)}</p>')
     parts.append(f'<figure class="card cost-chart-card">{chart or report_chart.svg(report)}</figure>')
     for group in report.groups:
         rows = group.rows
@@ -223,7 +222,7 @@ table.cost-table td { white-space: nowrap; } table.cost-table td:last-child { wh
 tr.frontier td:first-child { border-left: 3px solid #1f5fbf; }
 tr.chosen { background: #fff8c5; }
 .cost-memory-note { border-color: #b26a00; background: #fff4e0; }
-.cost-chart-card svg { max-width: 100%; height: auto; }
+.cost-chart-card svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 details { margin: .3rem 0; } summary { cursor: pointer; }
 """
 

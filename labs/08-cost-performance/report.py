@@ -53,7 +53,7 @@ def run(endpoint, args, say) -> int:
     for line in as_text(summary_table(built)):
         say(line)
     if built.shows_memory:
-        say("* memory modelled: " + report.MEMORY_NOTE.replace("*", ""))
+        say(("* " if any(row.modelled for row in built.rows) else "") + built.memory_note)
     for line in report_render.headline(built):
         say(line)
     say("Written:")
