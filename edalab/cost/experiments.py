@@ -87,8 +87,9 @@ def load(path: Path = CATALOGUE) -> Catalogue:
             problems.append(f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTING_KEYS)}")
             continue
         problems += [f"{name}: {p}" for p in aws_problems(values)]
-        for alias in [name, *(spec.get("same_as") or [])]:
-            experiments[alias] = Experiment(alias, str(spec.get("about") or "").strip(), values)
+        experiments[name] = Experiment(name, str(spec.get("about") or "").strip(), values)
+        for alias in spec.get("same_as") or []:
+            experiments[alias] = Experiment(alias, f"the same settings as {name}", values)
     if problems:
         raise ExperimentError(f"{path.name}: " + "; ".join(problems))
     return Catalogue(int(workload.get("events", 240)), float(workload.get("rate_per_s", 4)), dict(baseline),

@@ -4,7 +4,7 @@ Why this exists: the report of `make report LAB=08` (a table per experiment and 
 events against p95 latency, the Pareto frontier marked) belongs where the learner already watches
 the system work. The numbers and the HTML are `edalab.cost.report` and `report_render`'s, the same
 as the written report's; this module only answers requests. The page polls, and is redrawn only
-when a run record, prices.yaml, lab.yaml or choice.yaml changed (otherwise the poll gets 204 and
+when a run record, prices.yaml, choice.yaml, lab.yaml or experiments.yaml changed (otherwise the poll gets 204 and
 htmx leaves the page, and any open cost lines, alone).
 """
 
@@ -27,7 +27,8 @@ def inputs_version(state_dir: Path) -> str:
     """A short fingerprint of every file the report reads (name, size, modification time)."""
     folder = report.runs_folder(state_dir)
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    files += [pricing.DEFAULT_PATH, report.CHOICE_FILE, report.LAB_FOLDER / "lab.yaml"]
+    files += [pricing.DEFAULT_PATH, report.CHOICE_FILE, report.LAB_FOLDER / "lab.yaml",
+              report.LAB_FOLDER / "experiments.yaml"]
     seen = []
     for path in files:
         try:
