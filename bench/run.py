@@ -32,6 +32,7 @@ import figures_insights  # noqa: E402
 import figures_logs  # noqa: E402
 import figures_metrics  # noqa: E402
 import figures_polling  # noqa: E402
+import figures_usage  # noqa: E402
 import report  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -62,6 +63,7 @@ def main() -> None:
         measured.append(figures_alarms.alarm_reaction(engine.endpoint, runs=5))
         measured += figures_cpu.cpu_share(engine.endpoint, runs=10)  # memory buys CPU, as on Lambda (#15)
         measured += figures_polling.polling(engine)
+        measured += figures_usage.usage_overhead()  # the usage meter on every request, beside none (#15)
         measured += figures_cost.cost(engine)  # lab 08: cost per million uploads and p95, per configuration (#15)
         measured += figures_console.console(engine)  # the console (#14) beside the engine
     finally:

@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 from edalab import usage_report
+from edalab.console.engine_view import EngineView
 from edalab.http_call import http
 from edalab.waiting import wait_for
 from support import ROLE, create_queue, zip_source
@@ -38,7 +39,7 @@ def row(document: dict, service: str, operation: str, caller: str = "client") ->
     return {"count": 0, "billable": 0, "empty": 0}
 
 
-def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine):
+def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine, tmp_path):
     sqs, s3, ddb = engine.client("sqs"), engine.client("s3"), engine.client("dynamodb")
     sns, logs = engine.client("sns"), engine.client("logs")
     tag = uuid.uuid4().hex[:8]
@@ -71,6 +72,7 @@ def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine):
     s3.list_objects_v2(Bucket=f"usage-{tag}")  # LIST: tier 1
     s3.delete_object(Bucket=f"usage-{tag}", Key="k")  # free
 
+    EngineView(engine.endpoint, tmp_path).client("sqs").list_queues()  # the console's own clients
     sns.publish(TopicArn=topic_arn, Message="published")
     messages = ["hello\n", "wörld\n"]  # 6 + 7 UTF-8 bytes
     logs.put_log_events(logGroupName=f"/usage/{tag}", logStreamName="s",
@@ -83,6 +85,8 @@ def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine):
     assert row(document, "sqs", "SendMessageBatch")["billable"] == 1  # one request for the whole batch
     assert row(document, "sqs", "ReceiveMessage")["empty"] == 1
     assert row(document, "sqs", "SendMessage", "engine")["count"] == 1  # SNS's delivery
+    assert row(document, "sqs", "ListQueues", "console")["count"] == 1
+    assert row(document, "sqs", "ListQueues")["count"] == 0
     assert document["sns"]["publishes"] == 1 and document["sns"]["billable"] == 1
     assert document["sns"]["deliveries"]["sqs"] == 1
     table = document["dynamodb"]["by_table"][f"usage-{tag}"]

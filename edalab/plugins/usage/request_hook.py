@@ -136,13 +136,13 @@ def count_response(chain, context, response) -> None:
             STORE.apigateway_request()
         return
     service = context.service.service_name
-    try:
+    caller, billable, empty = "client", 1, False
+    try:  # counting must never break a request: a failure is logged and counted as a plain call
         caller = caller_of(context, service)
         billable, empty = _service_usage(STORE, context, service, operation.name)
         internal = context.internal_request_params
         if internal and internal.get("service_principal") == "events":
             STORE.event_delivery()  # an EventBridge rule's target call
-    except Exception:  # counting must never break a request
+    except Exception:
         LOG.exception("edalab usage: could not count %s.%s", service, operation.name)
-        caller, billable, empty = "client", 1, False
     STORE.request(service, operation.name, caller, billable, empty)

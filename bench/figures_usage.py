@@ -1,0 +1,64 @@
+"""Figure for the usage meter (#15): what counting every request costs, on SQS SendMessage.
+
+Why this exists: every request of the engine passes the meter's hook, so its price is paid on
+every call. Two fresh engines run side by side, one with the meter and one started with
+EDALAB_STOCK_SERVICES=usage (no hook); the runs alternate between them so both see the same
+machine load. The figure is sequential SendMessage calls per second from one client.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from figures import Figure
+from support import create_queue, free_port
+
+from edalab import aws
+from edalab.engine.host import HostEngine
+
+
+@contextmanager
+def _engine(metered: bool):
+    previous = os.environ.get("EDALAB_STOCK_SERVICES")
+    if not metered:
+        os.environ["EDALAB_STOCK_SERVICES"] = ",".join(filter(None, [previous, "usage"]))
+    engine = HostEngine(Path(tempfile.mkdtemp(prefix="edalab-bench-usage-")), free_port())
+    try:
+        engine.start()
+    finally:
+        if previous is None:
+            os.environ.pop("EDALAB_STOCK_SERVICES", None)
+        else:
+            os.environ["EDALAB_STOCK_SERVICES"] = previous
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def sends_per_second(sqs, queue_url: str, messages: int) -> float:
+    started = time.perf_counter()
+    for n in range(messages):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=f'{{"n": {n}}}')
+    return messages / (time.perf_counter() - started)
+
+
+def usage_overhead(runs: int = 5, messages: int = 400) -> list[Figure]:
+    with ExitStack() as stack:
+        senders = {}
+        for metered in (True, False):
+            engine = stack.enter_context(_engine(metered))
+            sqs = aws.client("sqs", engine.endpoint)
+            url, _ = create_queue(sqs, "bench-usage")
+            sends_per_second(sqs, url, 50)  # connections and the first requests: not counted
+            senders[metered] = (sqs, url)
+        samples: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(runs):
+            for metered, (sqs, url) in senders.items():
+                samples[metered].append(sends_per_second(sqs, url, messages))
+    return [Figure("SQS SendMessage, one client, with the usage meter", "msg/s", samples[True],
+                   baselines={"no meter (EDALAB_STOCK_SERVICES=usage)": samples[False]})]
