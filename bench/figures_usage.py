@@ -13,6 +13,7 @@ import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from unittest import mock
 
 from figures import Figure
 from support import create_queue, free_port
@@ -23,17 +24,12 @@ from edalab.engine.host import HostEngine
 
 @contextmanager
 def _engine(metered: bool):
-    previous = os.environ.get("EDALAB_STOCK_SERVICES")
-    if not metered:
-        os.environ["EDALAB_STOCK_SERVICES"] = ",".join(filter(None, [previous, "usage"]))
-    engine = HostEngine(Path(tempfile.mkdtemp(prefix="edalab-bench-usage-")), free_port())
-    try:
+    """A fresh engine with no labs; without the usage meter unless `metered`."""
+    stock = os.environ.get("EDALAB_STOCK_SERVICES", "")
+    unmetered = {} if metered else {"EDALAB_STOCK_SERVICES": ",".join(filter(None, [stock, "usage"]))}
+    with mock.patch.dict(os.environ, unmetered):  # the engine reads it at start
+        engine = HostEngine(Path(tempfile.mkdtemp(prefix="edalab-bench-usage-")), free_port())
         engine.start()
-    finally:
-        if previous is None:
-            os.environ.pop("EDALAB_STOCK_SERVICES", None)
-        else:
-            os.environ["EDALAB_STOCK_SERVICES"] = previous
     try:
         yield engine
     finally:
