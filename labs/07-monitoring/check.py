@@ -84,12 +84,12 @@ def age_alarm(ctx):
                           "use Maximum: the oldest order of the period is what matters", hint=2)
     visibility = _visibility(ctx)
     threshold = alarm.get("Threshold", 0)
-    if not 2 * visibility < threshold <= MAX_THRESHOLD:
+    if not 3 * visibility < threshold <= MAX_THRESHOLD:
         raise CheckFailed(
-            f"alarm {name} fires above {threshold:g} s. Choose from what the traffic shows: a poison order being "
-            f"retried is up to 2 visibility timeouts old ({2 * visibility} s) before it goes to the DLQ, and that is "
-            f"no reason to wake anyone; a stuck consumer should be noticed within minutes (at most {MAX_THRESHOLD} s)",
-            hint=2)
+            f"alarm {name} fires above {threshold:g} s. Choose from what the traffic shows: a poison order is retried "
+            f"for up to 3 visibility timeouts ({3 * visibility} s) before it goes to the DLQ, so the oldest order is "
+            "often that old while all is well, which is no reason to wake anyone; a stuck consumer should still be "
+            f"noticed within minutes (at most {MAX_THRESHOLD} s)", hint=2)
     if alarm.get("ComparisonOperator") not in ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold"):
         raise CheckFailed(f"alarm {name} compares with {alarm.get('ComparisonOperator')}; it must fire when the age "
                           "goes above the threshold (GreaterThanThreshold)", hint=2)

@@ -65,7 +65,7 @@ def check_settings(rate: float, fail: float, slow: float, duration: float) -> No
 def kinds(fail: float, slow: float):
     """Each next order's kind: exact shares, spread evenly (with FAIL=0.1 every tenth order is
     poison). A slow order due at the same time as a poison one comes next."""
-    poison_due = slow_due = 1e-9  # so ten times 0.1 reaches 1.0 despite rounding
+    poison_due, slow_due = 1e-9, 0.5  # 1e-9: ten times 0.1 reaches 1.0; 0.5: slow orders fall between poison ones
     while True:
         poison_due, slow_due = poison_due + fail, slow_due + slow
         if poison_due >= 1:
