@@ -3,7 +3,9 @@
 Why this exists: every request of the engine passes the meter's hook, so its price is paid on
 every call. Two fresh engines run side by side, one with the meter and one started with
 EDALAB_STOCK_SERVICES=usage (no hook); the runs alternate between them so both see the same
-machine load. The figure is sequential SendMessage calls per second from one client.
+machine load. The figure is sequential SendMessage calls per second from one client. On a busy
+2-core machine the two engines differ by ±10 % with or without the meter (an A/A run of two
+unmetered engines showed the same spread); the hook itself takes about 1.5 µs a request.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def usage_overhead(runs: int = 5, messages: int = 400) -> list[Figure]:
             sends_per_second(sqs, url, 50)  # connections and the first requests: not counted
             senders[metered] = (sqs, url)
         samples: dict[bool, list[float]] = {True: [], False: []}
-        for _ in range(runs):
-            for metered, (sqs, url) in senders.items():
+        for run in range(runs):
+            turns = list(senders.items())
+            for metered, (sqs, url) in turns[::-1] if run % 2 else turns:  # who goes first alternates too
                 samples[metered].append(sends_per_second(sqs, url, messages))
     return [Figure("SQS SendMessage, one client, with the usage meter", "msg/s", samples[True],
                    baselines={"no meter (EDALAB_STOCK_SERVICES=usage)": samples[False]})]

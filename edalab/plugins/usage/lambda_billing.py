@@ -5,8 +5,9 @@ rounded up to the millisecond. The duration is the one our executor measured for
 line (`executor.MeasuredInvocationResult.duration_ms`, which `lambda_/metrics.py` publishes as
 `Duration`); we read it from the invocation's result, never time it again. The wrapper sits on
 `LambdaVersionManager.invoke`, as the metrics' does: a throttled invocation raises there and
-is not billed (nor counted), as on AWS. On the stock engine (EDALAB_STOCK_SERVICES=lambda) the
-result has no measured duration and only invocations and errors are counted.
+is not billed (nor counted), as on AWS. Where another executor ran the function (the container
+engine's Docker executor, or EDALAB_STOCK_SERVICES=lambda) the result carries no measured
+duration, and the duration is read from the REPORT line in the invocation's logs instead.
 
 LocalStack's event source mapping invokes the function with an internal client that carries no
 request parameters, so its Invoke calls would look like the engine's own; `mark_mapping_invokes`
@@ -16,7 +17,20 @@ would be, so `callers` can name the mapping.
 
 from __future__ import annotations
 
+import re
+
 from edalab.plugins.usage.counters import UsageCounters
+
+_REPORTED_DURATION = re.compile(r"REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms")
+
+
+def invocation_duration_ms(result) -> float | None:
+    """The executor's measured duration, else the one its REPORT line shows, else None."""
+    measured = getattr(result, "duration_ms", None)
+    if measured is not None:
+        return measured
+    found = _REPORTED_DURATION.search(getattr(result, "logs", None) or "")
+    return float(found.group(1)) if found else None
 
 
 def install_invocation_billing(store: UsageCounters) -> None:
@@ -28,7 +42,7 @@ def install_invocation_billing(store: UsageCounters) -> None:
         result = invoke_version(self, invocation=invocation)
         config = self.function_version.config
         store.invocation(self.function_version.id.function_name, int(config.memory_size or 128),
-                         bool(result.is_error), getattr(result, "duration_ms", None))
+                         bool(result.is_error), invocation_duration_ms(result))
         return result
 
     LambdaVersionManager.invoke = invoke_billed
