@@ -1,0 +1,1 @@
+../../labs/02-s3-sqs-lambda/solution/files/handlers/upload_processor/app.py
