@@ -19,7 +19,7 @@ from edalab import usage_report
 from edalab.console.engine_view import EngineView
 from edalab.http_call import http
 from edalab.waiting import wait_for
-from support import ROLE, create_queue, zip_source
+from support import ROLE, create_queue, free_port, zip_source
 
 BIG_BODY = "x" * 70_000  # more than 64 KB: two billable requests
 
@@ -39,9 +39,23 @@ def row(document: dict, service: str, operation: str, caller: str = "client") ->
     return {"count": 0, "billable": 0, "empty": 0}
 
 
+def mock_api(apigateway, name: str) -> str:
+    """A REST API whose GET / answers 200 from a MOCK integration, deployed to stage `test`."""
+    api = apigateway.create_rest_api(name=name)["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_method_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200")
+    apigateway.put_integration_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200",
+                                        responseTemplates={"application/json": "{}"})
+    apigateway.create_deployment(restApiId=api, stageName="test")
+    return api
+
+
 def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine, tmp_path):
     sqs, s3, ddb = engine.client("sqs"), engine.client("s3"), engine.client("dynamodb")
-    sns, logs = engine.client("sns"), engine.client("logs")
+    sns, logs, events = engine.client("sns"), engine.client("logs"), engine.client("events")
     tag = uuid.uuid4().hex[:8]
     queue_url, queue_arn = create_queue(sqs, f"usage-{tag}")
     empty_url, _ = create_queue(sqs, f"usage-empty-{tag}")
@@ -50,6 +64,9 @@ def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine, tmp
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     topic_arn = sns.create_topic(Name=f"usage-{tag}")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    events.put_rule(Name=f"usage-{tag}", EventPattern=json.dumps({"source": [f"usage.{tag}"]}))
+    events.put_targets(Rule=f"usage-{tag}", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    api = mock_api(engine.client("apigateway"), f"usage-{tag}")
     logs.create_log_group(logGroupName=f"/usage/{tag}")
     logs.create_log_stream(logGroupName=f"/usage/{tag}", logStreamName="s")
 
@@ -72,19 +89,29 @@ def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine, tmp
     s3.list_objects_v2(Bucket=f"usage-{tag}")  # LIST: tier 1
     s3.delete_object(Bucket=f"usage-{tag}", Key="k")  # free
 
-    EngineView(engine.endpoint, tmp_path).client("sqs").list_queues()  # the console's own clients
+    console = EngineView(engine.endpoint, tmp_path)  # the console's own clients
+    console.client("sqs").list_queues()
+    console.client("s3").list_buckets()  # shown under its caller, not in the S3 tiers a run pays
+    # EventBridge bills each 64 KB chunk of an entry as one event: 1 + 2
+    events.put_events(Entries=[{"Source": f"usage.{tag}", "DetailType": "t", "Detail": json.dumps({"n": 1})},
+                               {"Source": f"usage.{tag}", "DetailType": "t", "Detail": json.dumps({"x": BIG_BODY})}])
+    assert http("GET", f"{engine.endpoint}/restapis/{api}/test/_user_request_/").status == 200
     sns.publish(TopicArn=topic_arn, Message="published")
     messages = ["hello\n", "wörld\n"]  # 6 + 7 UTF-8 bytes
     logs.put_log_events(logGroupName=f"/usage/{tag}", logStreamName="s",
                         logEvents=[{"timestamp": 1, "message": m} for m in messages])
 
     document = wait_for(lambda: usage(engine.endpoint), what="SNS's delivery to the queue to be counted",
-                        until=lambda d: row(d, "sqs", "SendMessage", "engine")["count"] >= 1)
+                        until=lambda d: row(d, "sqs", "SendMessage", "engine")["count"] >= 3)
     assert row(document, "sqs", "SendMessage") == {"service": "sqs", "operation": "SendMessage", "caller": "client",
                                                    "count": 3, "billable": 4, "empty": 0}
     assert row(document, "sqs", "SendMessageBatch")["billable"] == 1  # one request for the whole batch
     assert row(document, "sqs", "ReceiveMessage")["empty"] == 1
-    assert row(document, "sqs", "SendMessage", "engine")["count"] == 1  # SNS's delivery
+    # SNS's delivery and EventBridge's two (one of them over 64 KB), sent by the engine
+    assert row(document, "sqs", "SendMessage", "engine") == {"service": "sqs", "operation": "SendMessage",
+                                                             "caller": "engine", "count": 3, "billable": 4, "empty": 0}
+    assert document["events"] == {"entries": 2, "billable": 3, "deliveries": 2}
+    assert document["apigateway"] == {"requests": 1}
     assert row(document, "sqs", "ListQueues", "console")["count"] == 1
     assert row(document, "sqs", "ListQueues")["count"] == 0
     assert document["sns"]["publishes"] == 1 and document["sns"]["billable"] == 1
@@ -104,6 +131,10 @@ def test_requests_are_counted_by_caller_and_billed_as_aws_bills_them(engine, tmp
     said.clear()
     assert usage_report.main(engine.endpoint, argparse.Namespace(reset=False, format="table"), said.append) == 0
     assert any("SendMessage" in line for line in said)
+
+    said.clear()
+    assert usage_report.main(f"http://127.0.0.1:{free_port()}", argparse.Namespace(reset=False), said.append) == 1
+    assert said[0].startswith("No engine answers at") and "make up" in said[0]
 
     zeroed = usage(engine.endpoint, "DELETE")["since"]
     document = usage(engine.endpoint)

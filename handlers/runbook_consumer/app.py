@@ -89,12 +89,23 @@ def save(order: dict, total: Decimal, message_id: str) -> bool:
     return False
 
 
-def process(record):
-    LOG.remove_keys(["correlation_id", "order_id", "failure_reason"])
-    LOG.append_keys(message_id=record.message_id, receives=int(record.attributes.approximate_receive_count))
+def ids_of(body: str) -> tuple[str | None, str | None]:
+    """(order id, correlation id) as far as the body says, even from an invalid order."""
     try:
-        order, correlation_id = parse(record.body)
-        LOG.append_keys(order_id=order["order_id"], correlation_id=correlation_id)
+        event = json.loads(body)
+        detail = event.get("detail") or {}
+        return detail.get("order_id"), detail.get("correlation_id") or event.get("id")
+    except (ValueError, AttributeError):
+        return None, None
+
+
+def process(record):
+    LOG.remove_keys(["failure_reason"])
+    order_id, correlation_id = ids_of(record.body)
+    LOG.append_keys(message_id=record.message_id, receives=int(record.attributes.approximate_receive_count),
+                    order_id=order_id, correlation_id=correlation_id)
+    try:
+        order, _ = parse(record.body)
         recorded = save(order, price(order), record.message_id)
     except InvalidOrder as error:
         _failed("InvalidOrder", error, "OrdersRejected")

@@ -12,7 +12,10 @@ engine.
 import importlib.util
 import json
 import sys
+import types
 from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
 
 from edalab.checks import CheckFailed, step
 from edalab.engine.health import is_healthy
@@ -22,7 +25,7 @@ SETTLE = 45  # seconds the check waits for queues to drain and alarms to clear
 
 
 def _load(ctx, name: str, path):
-    if name not in sys.modules or name != "_shared":
+    if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -34,12 +37,26 @@ def _shared(ctx):
     return _load(ctx, "_shared", ctx.lab.folder / "runbooks" / "_shared.py")
 
 
+def _published_triage(ctx):
+    """The triage script as `make deploy LAB=09` published it (post_deploy.py), as a module."""
+    try:
+        source = ctx.client("s3").get_object(Bucket=ctx.output("ScriptsBucket"), Key="runbooks/dlq_triage.py")
+    except ClientError:
+        raise CheckFailed("runbooks/dlq_triage.py is not published: `make deploy LAB=09`") from None
+    module = types.ModuleType("edalab_lab09_dlq_triage")
+    module.__file__ = str(ctx.lab.folder / "runbooks" / "dlq_triage.py")  # finds _shared.py beside it
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(source["Body"].read(), module.__file__, "exec"), module.__dict__)
+    except Exception as error:
+        raise CheckFailed(f"runbooks/dlq_triage.py does not load: {type(error).__name__}: {error}; fix it, then "
+                          "`make deploy LAB=09`") from None
+    return module
+
+
 @step("dlq_triage.decide() deletes recorded orders, redrives fixed causes and parks the rest", hint=1)
 def triage_decides(ctx):
-    try:
-        triage = _load(ctx, "edalab_lab09_dlq_triage", ctx.lab.folder / "runbooks" / "dlq_triage.py")
-    except Exception as error:
-        raise CheckFailed(f"runbooks/dlq_triage.py does not load: {type(error).__name__}: {error}") from None
+    triage = _published_triage(ctx)
 
     def letter(order_id, reason):
         return triage.DeadLetter("m-" + order_id, "r", "{}", order_id, reason)
@@ -55,7 +72,7 @@ def triage_decides(ctx):
             got = triage.decide(dead, fixed, recorded)
         except NotImplementedError:
             raise CheckFailed("decide() still raises NotImplementedError: write it in "
-                              "labs/09-runbooks/runbooks/dlq_triage.py (the TODO)") from None
+                              "labs/09-runbooks/runbooks/dlq_triage.py (the TODO), then `make deploy LAB=09`") from None
         except Exception as error:
             raise CheckFailed(f"decide() failed: {type(error).__name__}: {error}") from None
         if got != wanted:

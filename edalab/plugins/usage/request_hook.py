@@ -100,9 +100,17 @@ def _dynamodb_usage(store: UsageCounters, context, operation: str, request: dict
             store.dynamodb_units(body.get("TableName", ""), write=billing.write_units(size, transactional=True))
 
 
-def _service_usage(store: UsageCounters, context, service: str, operation: str) -> tuple[int, bool]:
+# Whose S3 requests, DynamoDB units and EventBridge events go into the per-service sections: not
+# the engine's own (LocalStack keeps Lambda code in S3 and sends AWS services' events itself;
+# neither is billed on AWS) and not the console's (an open tab must not change a run's cost).
+# Their calls still show in the request rows, under their caller.
+UNMETERED_CALLERS = ("engine", "console")
+
+
+def _service_usage(store: UsageCounters, context, service: str, operation: str, caller: str) -> tuple[int, bool]:
     """Counts what the call adds beyond the request itself; returns (billable, empty receive)."""
     request = context.service_request or {}
+    metered = caller not in UNMETERED_CALLERS
     failed = context.service_exception is not None
     response = {} if failed else (context.service_response or {})
     if service == "sqs":
@@ -116,8 +124,11 @@ def _service_usage(store: UsageCounters, context, service: str, operation: str) 
         accepted = [entry for entry, result in zip(request.get("Entries") or (), response.get("Entries") or ())
                     if not result.get("ErrorCode")]
         billable = billing.events_billable(accepted)
-        store.events_put(len(accepted), billable)
+        if metered:
+            store.events_put(len(accepted), billable)
         return max(1, billable), False
+    if not metered and service in ("s3", "dynamodb"):
+        return 1, False
     if service == "s3":
         store.s3_request(billing.s3_tier(operation, context.request.method))
     elif service == "dynamodb":
@@ -139,7 +150,7 @@ def count_response(chain, context, response) -> None:
     caller, billable, empty = "client", 1, False
     try:  # counting must never break a request: a failure is logged and counted as a plain call
         caller = caller_of(context, service)
-        billable, empty = _service_usage(STORE, context, service, operation.name)
+        billable, empty = _service_usage(STORE, context, service, operation.name, caller)
         internal = context.internal_request_params
         if internal and internal.get("service_principal") == "events":
             STORE.event_delivery()  # an EventBridge rule's target call

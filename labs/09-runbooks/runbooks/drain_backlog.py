@@ -40,7 +40,7 @@ def normal_settings(endpoint: str) -> dict:
 
 def main(argv: list[str] | None = None, say=print) -> int:
     def extra(parser):
-        parser.add_argument("--batch-size", type=int, default=100)
+        parser.add_argument("--batch-size", type=int, default=50)
         parser.add_argument("--concurrency", type=int, default=10)
         parser.add_argument("--timeout", type=float, default=900)
 
