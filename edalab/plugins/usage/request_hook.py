@@ -113,12 +113,11 @@ def _service_usage(store: UsageCounters, context, service: str, operation: str, 
     metered = caller not in UNMETERED_CALLERS
     failed = context.service_exception is not None
     response = {} if failed else (context.service_response or {})
-    if service == "sqs":
-        return billing.sqs_billable(operation, request, response)
-    if service == "sns" and operation in ("Publish", "PublishBatch"):
+    if service == "sqs":  # a refused call carries no payload and is no empty receive
+        return (1, False) if failed else billing.sqs_billable(operation, request, response)
+    if service == "sns" and operation in ("Publish", "PublishBatch") and not failed:
         messages, billable = billing.sns_publish(operation, request)
-        if not failed:
-            store.sns_publish(messages, billable)
+        store.sns_publish(messages, billable)
         return billable, False
     if service == "events" and operation == "PutEvents":
         accepted = [entry for entry, result in zip(request.get("Entries") or (), response.get("Entries") or ())
