@@ -9,7 +9,8 @@ SNS and EventBridge deliveries, Lambda's own log writes). One job per module:
 - `billing`: AWS's billing rules (64 KB chunks, S3 tiers, DynamoDB units), pure functions;
 - `callers`: who made a request (a client, the console, a function, a mapping, the engine);
 - `request_hook`: the handler-chain hooks that classify each call and count it;
-- `lambda_billing`: each invocation's billed duration and GB-seconds, from our executor's duration;
+- `lambda_billing`: each invocation's billed duration and GB-seconds (our executor's duration), and
+  the mark that names a mapping's Invoke calls;
 - `sns_deliveries`: SNS deliveries per protocol (email, SMS and HTTP never pass the gateway);
 - `route`: `GET`/`DELETE /_edalab/usage`;
 - `install`: the start-up hook that puts them in place (not with EDALAB_STOCK_SERVICES=usage).

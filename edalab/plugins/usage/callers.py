@@ -8,7 +8,7 @@ too). The marks it reads:
 - LocalStack's internal clients send their request parameters in a header (`x-localstack-data`)
   that its handler chain loads into `context.internal_request_params`: an event source
   mapping's poller sends `service_principal` "lambda" with `source_arn` the function's ARN, and
-  its Invoke (marked by `install.mark_mapping_invokes`) the queue's ARN. The mapping's UUID is
+  its Invoke (marked by `lambda_billing.mark_mapping_invokes`) the queue's ARN. The mapping's UUID is
   the one in Lambda's store that joins that function and that queue.
 Anything else internal (SNS and EventBridge deliveries, Lambda writing a function's logs) is the
 "engine"; anything unmarked from outside is a "client".
