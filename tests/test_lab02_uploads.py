@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from edalab import bootstrap, labs
+from edalab.testing import integration as it
 from edalab.waiting import wait_for
 from support import assert_near_miss_fails, deploy_lab
 
@@ -20,7 +21,9 @@ def pipeline(lab_engine):
     lab = labs.find("02")
     deploy_lab(lab, lab_engine.endpoint, solution=True)
     outputs = bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)
-    return lab_engine, outputs
+    with pytest.MonkeyPatch.context() as patch:  # edalab.testing's helpers talk to this engine
+        patch.setenv("EDALAB_ENDPOINT", lab_engine.endpoint)
+        yield lab_engine, outputs
 
 
 def status_items(engine, table, prefix):
@@ -39,10 +42,9 @@ def test_valid_upload_is_processed_and_recorded(pipeline):
     engine, out = pipeline
     key = f"incoming/{uuid.uuid4().hex}.json"
     engine.client("s3").put_object(Bucket=out["UploadsBucket"], Key=key, Body=json.dumps(GOOD))
-    item = wait_for(lambda: status_items(engine, out["StatusTable"], key).get(key), what=f"status of {key}")
-    assert item["status"]["S"] == "PROCESSED"
-    summary = json.loads(engine.client("s3").get_object(Bucket=out["UploadsBucket"], Key=item["output_key"]["S"])
-                         ["Body"].read())
+    item = it.wait_for_item(out["StatusTable"], {"key": key})
+    assert item["status"] == "PROCESSED"
+    summary = json.loads(it.wait_for_object(out["UploadsBucket"], item["output_key"]))
     assert summary == {"order_id": "T-1", "customer": "Ada", "item_count": 3, "total": 3.3}
 
 
@@ -56,11 +58,10 @@ def test_invalid_upload_is_reported_and_dead_lettered_after_three_receives(pipel
     engine, out = pipeline
     key = f"incoming/bad-{uuid.uuid4().hex}.json"
     engine.client("s3").put_object(Bucket=out["UploadsBucket"], Key=key, Body=body)
-    wait_for(lambda: [b for b in dlq_bodies(engine, out["DeadLetterQueueUrl"]) if key in b],
-             what=f"{key} in the DLQ", timeout=60)
-    item = status_items(engine, out["StatusTable"], key)[key]
-    assert item["status"]["S"] == "REJECTED" and reason in item["reason"]["S"]
-    assert item["attempt"]["N"] == "3"
+    it.wait_for_dead_letter(out["DeadLetterQueueUrl"], key, receives=3, timeout=60, source=out["UploadsQueueUrl"])
+    item = it.wait_for_item(out["StatusTable"], {"key": key})
+    assert item["status"] == "REJECTED" and reason in item["reason"]
+    assert item["attempt"] == 3
 
 
 def test_uploads_outside_the_filter_trigger_nothing(pipeline):
