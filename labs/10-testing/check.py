@@ -9,6 +9,7 @@ and removes what the runs left: the files, status items and dead-lettered messag
 not there before it started.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -110,8 +111,6 @@ def _remove_what_runs_left(ctx, before):
 
 @step("The lab's flow is deployed: bucket -> queue with a DLQ after 3 receives -> edalab-tested-processor")
 def wiring(ctx):
-    import json
-
     config = ctx.client("s3").get_bucket_notification_configuration(Bucket=ctx.output("UploadsBucket"))
     attrs = ctx.client("sqs").get_queue_attributes(QueueUrl=ctx.output("UploadsQueueUrl"),
                                                    AttributeNames=["RedrivePolicy"])["Attributes"]

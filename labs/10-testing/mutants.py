@@ -9,6 +9,8 @@ deploys it to edalab-tested-processor, runs your test, and puts the correct code
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import NamedTuple
 
 from edalab import aws, bootstrap, settings
@@ -77,9 +79,6 @@ def correct_source() -> str:
 def deploy_source(endpoint: str, source: str | None) -> None:
     """Puts `source` (app.py's text; None: the correct handler) on the function and waits until
     the update is done, so the next message runs the new code."""
-    import io
-    import zipfile
-
     if source is None:
         code = bootstrap.zip_folder(HANDLER_DIR)
     else:
