@@ -189,11 +189,11 @@ def _set_mapping(ctx, enabled: bool) -> None:
 
 
 def _remove_visible_poison(ctx) -> int:
-    """Removes the check's poison orders that are visible now; returns how many are still queued.
-    It receives only when one of them is visible: each receive counts toward the learner's
-    messages' receives, and a message received 3 times no longer counts in the age metric."""
+    """Removes the check's poison orders once all of them are visible; returns how many are still
+    queued. It receives only then, once: a receive hides every other message it meets too, and
+    counts toward its redrive (3 receives and an order goes to the DLQ)."""
     url = ctx.output("OrdersQueueUrl")
-    if _holding(ctx, url, visible_only=True):
+    if 0 < _holding(ctx, url, visible_only=True) == _holding(ctx, url):
         ctx.remove_messages(url, f"check-{ctx.run}-order-")
     return _holding(ctx, url)
 
@@ -309,13 +309,14 @@ def stuck_consumer(ctx):
     ctx.cleanup(lambda: _set_mapping(ctx, True) if _mapping(ctx)["State"] != "Enabled" else None,
                 "the processor's event source mapping, enabled again")
     _set_mapping(ctx, False)
+    # The mapping is off: the check's poison orders can go once their visibility timeout ends.
+    # Before the check's orders are sent: removing takes receives, and 3 receives send an order
+    # to the DLQ.
+    ctx.wait_for(lambda: _remove_visible_poison(ctx), what=f"the check's poison orders removed from {QUEUE}",
+                 timeout=_visibility(ctx) + 30, until=lambda left: left == 0)
     traffic = _traffic(ctx)
     ctx.stuck = [_send(ctx, f"stuck-{n}", traffic.order_body(n, f"check-{ctx.run}-good-{n}", "good"))
                  for n in range(STUCK_ORDERS)]
-    # The mapping is off: the check's poison orders can go as soon as their visibility timeout ends
-    # (removing them receives the waiting orders once; their age still counts until 3 receives).
-    ctx.wait_for(lambda: _remove_visible_poison(ctx), what=f"the check's poison orders removed from {QUEUE}",
-                 timeout=_visibility(ctx) + 30, until=lambda left: left == 0)
     ctx.wait_for(lambda: _alarm(ctx)["StateValue"], what=f"alarm {ctx.alarm_name} in ALARM ({threshold:g} s threshold, "
                  f"{period} s period)", timeout=threshold + 3 * period + 30, interval=1,
                  until=lambda state: state == "ALARM", missing=lambda state: f"it is {state}; {_age_now(ctx)}")
