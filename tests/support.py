@@ -31,6 +31,7 @@ FAST_PARAMETERS = {
     "edalab-04-dead-letter-queues": {"VisibilityTimeout": "6", "FunctionTimeout": "2", "AlarmPeriod": "10"},
     "edalab-05-fifo-ordering": {"VisibilityTimeout": "8"},  # batches under load take seconds
     "edalab-06-batch-processing": {"VisibilityTimeout": "3", "FunctionTimeout": "3"},
+    "edalab-07-monitoring": {"VisibilityTimeout": "6", "FunctionTimeout": "2", "SlowOrderSeconds": "1.2", "AlarmPeriod": "10"},
     "edalab-09-runbooks": {"VisibilityTimeout": "9", "FunctionTimeout": "3"},  # poison in the DLQ in ~20 s
     "edalab-10-testing": {"VisibilityTimeout": "3", "FunctionTimeout": "1"},  # each mutant run: seconds
     "edalab-08-cost-performance": {"WorkRounds": "2000"},  # a tenth of the CPU per upload: quick, steadier runs

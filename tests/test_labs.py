@@ -28,6 +28,7 @@ PRISTINE_FAILURE = {
     "04": ("The orders queue sends an order to edalab-orders-dlq after 3 receives", "no redrive policy"),
     "05": ("Each customer is its own message group", "'everyone'"),
     "06": ("Only the failed record was retried", "the whole batch came back"),  # charged twice, or back with it
+    "07": ("Your alarm watches the age of the oldest order", "no alarm watches ApproximateAgeOfOldestMessage"),
     "09": ("dlq_triage.decide() deletes recorded orders", "NotImplementedError"),
     "10": ("Your end-to-end test passes against the correct processor", "write me"),
     "08": ("Your choice names an experiment", "experiment: TODO"),
