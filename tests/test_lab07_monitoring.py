@@ -19,7 +19,8 @@ import pytest
 from edalab import bootstrap, labs, mail
 from edalab.checks import json_log_lines
 from edalab.waiting import wait_for
-from support import assert_near_miss_fails, deploy_lab, queue_depth
+from edalab.exercise_validation import ExerciseRejected
+from support import assert_near_miss_fails, deploy_lab, deploy_near_miss, queue_depth
 
 ALARM_FILE = "labs/07-monitoring/exercise/oldest-message-alarm.json"
 SLOW_MS = 1200  # FAST_PARAMETERS' SlowOrderSeconds
@@ -48,6 +49,24 @@ def test_traffic_sends_the_asked_mix_and_refuses_what_it_cannot_send(lab_engine,
         assert traffic.run(lab_engine.endpoint, args, said.append) == 2
         assert words in said[-1], said[-1]
     assert not any("Traceback" in line for line in said)
+
+
+def test_a_broken_exercise_file_is_refused_with_its_reasons(lab_engine, lab, tmp_path):
+    widget = "labs/07-monitoring/exercise/rejected-widget.json"
+    for n, (edits, said) in enumerate((
+        ({widget: [('"x": 0', '"x": 30'), ('"type": "metric"', '"type": "chart"')]},
+         ["the widget's x: Should be <= 23", "the widget's type: Should be equal to one of the allowed values"]),
+        ({widget: [('"width": 24,', '"width": 24')]}, ["not valid JSON", "check the quotes, commas and brackets"]),
+        ({ALARM_FILE: [('"AWS/SQS"', '""'), ('"Period": 10', '"Period": "10"'),
+                       ("edalab-monitoring-alerts\"]", "nobody\"]")]},
+         ['"Namespace" is missing or empty', '"Period" is "10": a whole number of seconds',
+          "names the topic arn:aws:sns:us-east-1:000000000000:nobody, which does not exist"]),
+    )):
+        with pytest.raises(ExerciseRejected) as refused:
+            deploy_near_miss(lab, lab_engine.endpoint, tmp_path / str(n), edits)
+        for words in said:
+            assert words in str(refused.value), str(refused.value)
+        assert "Traceback" not in str(refused.value)
 
 
 def _states(cloudwatch) -> dict[str, str]:

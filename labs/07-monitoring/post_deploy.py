@@ -13,6 +13,7 @@ when it has not changed, so a redeploy sends no new alarm email.
 """
 
 import json
+import re
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
@@ -27,6 +28,7 @@ ALARM_FILE = FOLDER / "oldest-message-alarm.json"
 WIDGET_FILE = FOLDER / "rejected-widget.json"
 COMPOSITE = "edalab-monitored-orders-unhealthy"
 WIDGET_MARKER = "**Your widget**"  # the template's last note; the learner's widget goes after it
+COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold")
 ALARM_FIELDS = ("AlarmName", "Namespace", "MetricName", "Dimensions", "Period", "EvaluationPeriods", "Threshold",
                 "ComparisonOperator", "AlarmActions")
 
@@ -63,6 +65,15 @@ def _alarm_problems(alarm, sns) -> list[str]:
                        or any(not isinstance(d, dict) or not d.get("Name") or not d.get("Value") for d in dimensions)):
         problems.append('"Dimensions" is a list of {"Name": ..., "Value": ...}, each filled in, like '
                         '[{"Name": "QueueName", "Value": "edalab-monitored-orders"}]')
+    for key in ("Period", "EvaluationPeriods"):
+        if alarm.get(key) not in (None, "") and (type(alarm[key]) is not int or alarm[key] < 1):
+            problems.append(f'"{key}" is {json.dumps(alarm[key])}: a whole number of {"seconds" if key == "Period" else "periods"}, '
+                            f'without quotes, like {10 if key == "Period" else 1}')
+    if alarm.get("Threshold") not in (None, "") and (isinstance(alarm["Threshold"], bool)
+                                                     or not isinstance(alarm["Threshold"], (int, float))):
+        problems.append(f'"Threshold" is {json.dumps(alarm["Threshold"])}: a number of seconds, without quotes, like 45')
+    if alarm.get("ComparisonOperator") not in (None, "", *COMPARISONS):
+        problems.append(f'"ComparisonOperator" is {json.dumps(alarm["ComparisonOperator"])}: one of {", ".join(COMPARISONS)}')
     for key in ("AlarmActions", "OKActions"):
         for arn in alarm.get(key) or []:
             if not isinstance(arn, str) or not arn.startswith("arn:aws:sns:"):
@@ -148,10 +159,25 @@ def _apply_widget(cloudwatch, widget: dict | None, dashboard: str, say) -> None:
     try:
         cloudwatch.put_dashboard(DashboardName=dashboard, DashboardBody=json.dumps(wanted))
     except ClientError as error:
-        details = error.response.get("Error", {})
-        messages = error.response.get("DashboardValidationMessages") or []
-        reasons = [f"{m.get('DataPath', '')} {m.get('Message', '')}".replace("/widgets/" + str(marker + 1), "your widget")
-                   for m in messages] or [engine_refusal(error) or details.get("Message", "")]
-        raise ExerciseRejected(LAB, [f"{WIDGET_FILE.name}: {reason.strip()}" for reason in reasons]) from error
+        raise ExerciseRejected(LAB, [f"{WIDGET_FILE.name}: {reason}"
+                                     for reason in _widget_refusals(error, f"/widgets/{marker + 1}")]) from error
     if widget:
         say(f"{WIDGET_FILE.name} applied: the dashboard {dashboard} shows \"{widget.get('properties', {}).get('title', '')}\"")
+
+
+def _widget_refusals(error: ClientError, widget_path: str) -> list[str]:
+    """PutDashboard's validation messages about the learner's widget, one per line, with the
+    widget's place in the body said as "the widget" ("/widgets/12/x: Should be <= 23" ->
+    "the widget's x: Should be <= 23"). The messages come as a JSON list inside the error's text."""
+    text = error.response.get("Error", {}).get("Message", "")
+    listed = re.search(r"(\[\s*\{.*\}\s*\])\s*$", text, re.DOTALL)
+    try:
+        messages = json.loads(listed.group(1)) if listed else []
+    except ValueError:
+        messages = []
+    reasons = []
+    for message in messages:
+        path = str(message.get("dataPath") or message.get("DataPath") or "")
+        where = path.replace(widget_path, "the widget", 1).lstrip("/").replace("/", ".")
+        reasons.append(f"{where}: {message.get('message') or message.get('Message')}".replace("the widget.", "the widget's "))
+    return reasons or [engine_refusal(error)]
