@@ -14,12 +14,11 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import (APIGatewayProxyEventModel, EventBridgeModel, S3Model,
                                                            SnsModel, SqsModel)
-from support import deploy_near_miss, stack_contents
+from support import deploy_near_miss, settled_stack_contents, stack_contents
 
 from edalab import bootstrap, labs, settings
 from edalab.check_run import run_check
@@ -154,11 +153,11 @@ def test_a_weak_end_to_end_test_lets_mutants_survive_and_the_check_names_each(la
     the two mutants that only those assertions kill, and leave the correct code deployed."""
     lab = labs.find("10")
     mutants = lab.load_module("mutants.py")
-    before = stack_contents(lab_engine.endpoint, lab.stack.name)
     test_file = "labs/10-testing/tests/test_uploads_e2e.py"
     reference = (lab.solution_dir / test_file).read_text()
     weak_tail = reference[reference.index("    # processed once"):]
     deploy_near_miss(lab, lab_engine.endpoint, tmp_path, {test_file: [(weak_tail, "")]})
+    before = settled_stack_contents(lab_engine.endpoint, lab.stack.name)  # S3's test event processed
 
     report = run_check(lab, lab_engine.endpoint)
     failure = report.first_failure
@@ -171,3 +170,18 @@ def test_a_weak_end_to_end_test_lets_mutants_survive_and_the_check_names_each(la
     assert lam.get_function_configuration(FunctionName=mutants.FUNCTION)["CodeSha256"] == _code_sha(mutants.HANDLER_DIR)
     after = stack_contents(lab_engine.endpoint, lab.stack.name)
     assert after == before, {k: (before.get(k), after.get(k)) for k in before if before.get(k) != after.get(k)}
+
+
+def test_a_test_file_that_does_not_run_is_named_with_pytests_reason(lab_engine, tmp_path):
+    lab = labs.find("10")
+    broken = tmp_path / "labs/10-testing/tests/test_uploads_e2e.py"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("def test_upload(:\n    pass\n")
+    lab.load_module("post_deploy.py").apply(lab_engine.endpoint, tmp_path, print)
+    try:
+        failure = run_check(lab, lab_engine.endpoint).first_failure
+    finally:
+        labs.run_post_deploy(lab, lab_engine.endpoint)  # the learner's file again
+    assert failure.title.startswith("Your end-to-end test passes against the correct processor")
+    assert "did not run (pytest exit code 2)" in failure.message and "SyntaxError" in failure.message, failure.message
+    assert failure.hint == 1
