@@ -69,6 +69,25 @@ def test_a_broken_exercise_file_is_refused_with_its_reasons(lab_engine, lab, tmp
         assert "Traceback" not in str(refused.value)
 
 
+def test_near_misses_fail_at_the_step_of_their_rule_with_its_hint(lab_engine, lab, tmp_path):
+    widget = "labs/07-monitoring/exercise/rejected-widget.json"
+    # the queue's URL where its name belongs, and widget rows without the service dimension
+    report = assert_near_miss_fails(
+        lab, lab_engine.endpoint, tmp_path / "dimensions",
+        {ALARM_FILE: [('"Value": "edalab-monitored-orders"',
+                       '"Value": "http://localhost:4566/queue/us-east-1/000000000000/edalab-monitored-orders"')],
+         widget: [('"service", "orders", "reason"', '"reason"')]},
+        "Your alarm watches the age", ["has dimensions", "the queue's name, not its URL or ARN"], hint=1)
+    no_data = next(r for r in report.results if r.title.startswith("Your widget's metric has data points"))
+    assert no_data.status == "failed" and no_data.hint == 4, no_data
+    assert "service" in no_data.message and "reason" in no_data.message, no_data.message
+    # no OK action: on-call never hears that it is over
+    assert_near_miss_fails(lab, lab_engine.endpoint, tmp_path / "ok-action",
+                           {ALARM_FILE: [('"OKActions": ["arn:aws:sns:us-east-1:000000000000:edalab-monitoring-alerts"]',
+                                          '"OKActions": []')]},
+                           "Your alarm watches the age", "when it returns to OK", hint=3)
+
+
 def _states(cloudwatch) -> dict[str, str]:
     found = cloudwatch.describe_alarms(AlarmNamePrefix="edalab-monitored-orders",
                                        AlarmTypes=["MetricAlarm", "CompositeAlarm"])

@@ -243,7 +243,7 @@ def widget_data(ctx):
                 "row must name all of them, with the same values (`awslocal cloudwatch list-metrics --namespace "
                 "EdaLab/Orders`)")
 
-    ctx.wait_for(charted, what="data points behind your widget", timeout=30,
+    ctx.wait_for(charted, what="data points behind your widget", timeout=15,
                  until=lambda counts: all(counts.values()), missing=missing)
 
 
