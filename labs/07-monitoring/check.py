@@ -61,12 +61,28 @@ def _alarm(ctx) -> dict:
     return alarms[0]
 
 
+def _alarm_named_in_file(ctx) -> dict | None:
+    """The alarm as deployed under the name your exercise file gives, if there is one."""
+    try:
+        name = json.loads((ctx.lab.folder / "exercise" / "oldest-message-alarm.json").read_text()).get("AlarmName")
+    except (OSError, ValueError, AttributeError):
+        return None
+    found = ctx.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"] if name else []
+    return found[0] if found else None
+
+
 @step("Your alarm watches the age of the oldest order in edalab-monitored-orders and emails on-call", hint=1)
 def age_alarm(ctx):
     ctx.run = uuid.uuid4().hex[:6]
     ctx.started = time.time()
-    ours = [a for a in _age_alarms(ctx)
-            if {"Name": "QueueName", "Value": QUEUE} in a.get("Dimensions", [])] or _age_alarms(ctx)
+    named = _alarm_named_in_file(ctx)
+    age_alarms = _age_alarms(ctx)
+    ours = ([a for a in age_alarms if {"Name": "QueueName", "Value": QUEUE} in a.get("Dimensions", [])]
+            or [a for a in age_alarms if a["AlarmName"] == (named or {}).get("AlarmName")
+                or any(QUEUE in str(d.get("Value")) for d in a.get("Dimensions", []))])
+    if not ours and named:
+        raise CheckFailed(f"your alarm {named['AlarmName']} watches {named.get('MetricName')!r} in "
+                          f"{named.get('Namespace')!r}; the age of the oldest message is {AGE_METRIC}, in AWS/SQS")
     if not ours:
         raise CheckFailed(f"no alarm watches {AGE_METRIC} of {QUEUE} yet: fill in "
                           f"{EXERCISE}/oldest-message-alarm.json, then `make deploy LAB=07`")
