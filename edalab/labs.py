@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,8 @@ class Lab:
         spec = importlib.util.spec_from_file_location(f"edalab_lab{self.number}_{Path(filename).stem}",
                                                       self.folder / filename)
         module = importlib.util.module_from_spec(spec)
+        # registered before it runs, as `import` does: a dataclass in the file looks its module up
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
 
