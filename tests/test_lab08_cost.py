@@ -235,3 +235,13 @@ def test_the_check_refuses_a_dearer_choice_a_slow_one_and_a_stale_report(measure
         assert "NAME=memory-1769" in failure.message
     finally:
         LAB.load_module("post_deploy.py").apply(engine.endpoint, Path("/nonexistent"), print)  # no choice again
+
+
+
+def test_a_path_the_engine_does_not_serve_is_not_taken_for_a_usage_document(engine):
+    """Stock LocalStack has no /_edalab/usage and takes the path for S3 (DELETE answers 200 with
+    no body, GET an S3 error). A path our engine does not serve either is answered the same
+    way by the same S3: the runner must see no document there, never an empty one."""
+    for method in ("DELETE", "GET"):
+        assert engine_usage._call(engine.endpoint, "/_edalab/no-such-counters", method) is None
+    assert engine_usage.reset_usage(engine.endpoint)["since"]  # the real one is a document

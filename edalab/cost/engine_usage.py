@@ -25,19 +25,21 @@ def _call(endpoint: str, path: str, method: str = "GET") -> dict | None:
     request = urllib.request.Request(endpoint.rstrip("/") + path, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
+            doc = json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        if error.code == 404:
+        if error.code < 500:  # a stock engine takes the path for an S3 bucket: 404 or 400
             return None
         raise
     except ValueError:  # not JSON: not our endpoint
         return None
+    # ... or for S3's DeleteObject, which answers `DELETE /_edalab/usage` with 200 and no body.
+    return doc if isinstance(doc, dict) and doc else None
 
 
 def _usage(endpoint: str, method: str) -> dict:
     doc = _call(endpoint, "/_edalab/usage", method)
     if doc is None:
-        raise EngineLacksUsage(f"the engine at {endpoint} has no usage counters (/_edalab/usage answers 404): it is "
+        raise EngineLacksUsage(f"the engine at {endpoint} has no usage counters (no /_edalab/usage): it is "
                                "stock LocalStack, or an EDA Lab engine started before they existed. "
                                "`make down && make up` starts the current one")
     return doc
