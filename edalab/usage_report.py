@@ -4,7 +4,7 @@ Why this exists: lab 08 prices runs from the engine's own counts (`GET /_edalab/
 usage meter in `edalab/plugins/usage/`); a learner reads the same counts here: API calls by
 service, operation and caller (with what AWS would bill, and the empty receives), each
 function's invocations and GB-seconds, SNS/EventBridge/S3/DynamoDB/Logs/API Gateway totals.
-`RESET=1` zeroes the counters; `FORMAT=json` prints the document itself.
+`RESET=1` zeroes the counters; `FORMAT=json` prints the document itself (with `RESET=1`, the new start).
 """
 
 from __future__ import annotations
@@ -121,6 +121,9 @@ def main(endpoint: str, args, say: Callable[[str], None]) -> int:
     if reply.status != 200 or not isinstance(reply.body, dict):
         say(f"{method} {url} answered {reply.status}: {reply.text[:300]}")
         return 1
+    if method == "DELETE" and getattr(args, "format", "table") == "json":
+        say(json.dumps(reply.body, indent=2))
+        return 0
     if method == "DELETE":
         say(f"Usage counters zeroed: counting again since {reply.body['since']}.")
         return 0
