@@ -32,7 +32,8 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda gives a function one full vCPU at 1,769 MB, 
 
 GROUP_TITLES = {"batch": "Batch size", "window": "Batching window", "polling": "Polling",
                 "memory": "Function memory"}
-SEED_003 = "On AWS, seed 003 measured 397 ms at 128 MB and 189 ms at 512 MB for the same function."
+SEED_003 = ("For comparison, another function measured on AWS (the workshop's seed 003) took 397 ms at 128 MB "
+            "and 189 ms at 512 MB: four times the CPU, twice the speed, as part of its time was spent waiting.")
 MEMORY_NOTE_MODELLED = ("Memory is modelled here: host mode does not enforce memory, and this engine could not give "
                         "function processes a CPU share, so rows marked modelled ran at the host's full CPU; their "
                         "vCPU is the formula's (memory MB ÷ 1,769), not measured. " + SEED_003)
