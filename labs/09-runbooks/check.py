@@ -46,8 +46,13 @@ def _published_triage(ctx):
     module = types.ModuleType("edalab_lab09_dlq_triage")
     module.__file__ = str(ctx.lab.folder / "runbooks" / "dlq_triage.py")  # finds _shared.py beside it
     sys.modules[module.__name__] = module
+    published = source["Body"].read()
     try:
-        exec(compile(source["Body"].read(), module.__file__, "exec"), module.__dict__)
+        module.edalab_unpublished_edits = ctx.lab.folder.joinpath("runbooks", "dlq_triage.py").read_bytes() != published
+    except OSError:
+        module.edalab_unpublished_edits = False
+    try:
+        exec(compile(published, module.__file__, "exec"), module.__dict__)
     except Exception as error:
         raise CheckFailed(f"runbooks/dlq_triage.py does not load: {type(error).__name__}: {error}; fix it, then "
                           "`make deploy LAB=09`") from None
@@ -61,6 +66,8 @@ def triage_decides(ctx):
     def letter(order_id, reason):
         return triage.DeadLetter("m-" + order_id, "r", "{}", order_id, reason)
 
+    unpublished = (" (your file has changed since `make deploy LAB=09` published it: the check tests what was "
+                   "published, so deploy again first)") if triage.edalab_unpublished_edits else ""
     cases = [(letter("o1", "ConsumerBug"), {"ConsumerBug"}, set(), "redrive"),
              (letter("o2", "InvalidOrder"), {"ConsumerBug"}, set(), "park"),
              (letter("o3", "ConsumerBug"), {"ConsumerBug"}, {"o3"}, "delete"),
@@ -72,15 +79,16 @@ def triage_decides(ctx):
             got = triage.decide(dead, fixed, recorded)
         except NotImplementedError:
             raise CheckFailed("decide() still raises NotImplementedError: write it in "
-                              "labs/09-runbooks/runbooks/dlq_triage.py (the TODO), then `make deploy LAB=09`") from None
+                              "labs/09-runbooks/runbooks/dlq_triage.py (the TODO), then `make deploy LAB=09`"
+                              + unpublished) from None
         except Exception as error:
-            raise CheckFailed(f"decide() failed: {type(error).__name__}: {error}") from None
+            raise CheckFailed(f"decide() failed: {type(error).__name__}: {error}{unpublished}") from None
         if got != wanted:
             hint = 2 if wanted == "delete" else 1
             raise CheckFailed(f"decide() answered {got!r} for a letter with reason {dead.reason} when the fixed "
                               f"causes are {sorted(fixed) or 'none'} and its order is "
                               f"{'already' if dead.order_id in recorded else 'not'} recorded; it should be "
-                              f"{wanted!r}", hint=hint)
+                              f"{wanted!r}{unpublished}", hint=hint)
 
 
 @step("The engine answers and the lab is deployed", hint=3)

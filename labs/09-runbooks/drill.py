@@ -93,10 +93,10 @@ def engine_killed(endpoint, args, shared, say) -> dict:
 DRILLS = {
     "poison-flood": (poison_flood, "20 good orders and 10 that no fix can save (an empty customer)",
                      ["dlq_triage"], "the DLQ alarm emails on-call: orders wait in edalab-runbook-orders-dlq"),
-    "bad-deploy": (bad_deploy, "release 1.5.0-bad of the consumer fails every order; 22 orders arrive",
+    "bad-deploy": (bad_deploy, "release 1.5.0-bad of the consumer fails every order; 22 orders arrive, 2 of them poison",
                    ["rollback_consumer", "circuit_breaker", "replay_archive", "dlq_triage"],
                    "the error-rate alarm opens the circuit breaker and emails on-call"),
-    "downstream-outage": (downstream_outage, "the orders table refuses every write; 22 orders arrive",
+    "downstream-outage": (downstream_outage, "the orders table refuses every write; 22 orders arrive, 2 of them poison",
                           ["rollback_consumer", "circuit_breaker", "dlq_triage"],
                           "the error-rate alarm opens the circuit breaker and emails on-call"),
     "backlog": (backlog, f"the consumer is paused while {BACKLOG} orders arrive", ["drain_backlog"],

@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None, say=print) -> int:
         raise RuntimeError("say which window: --start and --end (no open drill record gives one)")
     start = when(args.start or window["start"]) - timedelta(seconds=0 if args.start else 1)
     end = when(args.end or window["end"]) + timedelta(seconds=0 if args.end else 1)
+    if end <= start:
+        raise RuntimeError(f"the window ends ({end:%Y-%m-%dT%H:%M:%SZ}) before it starts ({start:%Y-%m-%dT%H:%M:%SZ}): "
+                           "--start is the earlier moment, --end the later")
+    if not args.dry_run:
+        rules = [r["Name"] for r in shared.aws.client("events", args.endpoint).list_rules(EventBusName=shared.BUS)["Rules"]]
+        if args.rule not in rules:
+            raise RuntimeError(f"there is no rule {args.rule!r} on {shared.BUS}; its rules: {', '.join(sorted(rules))}")
     book = shared.Runbook(f"replay {start:%H:%M:%S}..{end:%H:%M:%S} UTC to {args.rule}", args.endpoint,
                           args.dry_run, say)
     account, region = shared.settings.ACCOUNT_ID, shared.settings.REGION

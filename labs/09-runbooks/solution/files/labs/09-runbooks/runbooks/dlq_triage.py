@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None, say=print) -> int:
         received += page
     book.say(f"   $ sqs.receive_message(QueueUrl={dlq!r}, MaxNumberOfMessages=10, VisibilityTimeout=300, "
              "WaitTimeSeconds=1)  (until it answers no message)")
-    book.note(f"{len(received)} message(s) in the DLQ" if not args.dry_run else "")
+    if not args.dry_run:
+        book.note(f"{len(received)} message(s) in the DLQ")
 
     book.step("Find each message's failure reason in the consumer's log")
     book.say(f"   $ logs.filter_log_events(logGroupName='/aws/lambda/{shared.CONSUMER}', "
