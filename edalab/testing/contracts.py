@@ -12,7 +12,9 @@ what to change.
 
     schema = contracts.load_schema("labs/10-testing/contracts/order-upload.schema.json")
     contracts.assert_valid(order, schema)             # AssertionError listing every reason
-    contracts.reasons({"order_id": 1}, schema)        # ["order_id: 1 is not of type 'string'", ...]
+    contracts.reasons({"order_id": 1}, schema)
+    # ["(root): 'customer' is a required property", "(root): 'items' is a required property",
+    #  "order_id: 1 is not of type 'string'"]
 """
 
 from __future__ import annotations

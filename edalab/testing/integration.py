@@ -8,10 +8,14 @@ stopped. They run against the engine `make up` started (or EDALAB_ENDPOINT), thr
 clients as the rest of the project (`edalab.aws`, `edalab.settings`, `edalab.waiting`,
 `edalab.queue_peek`).
 
+    import json, time
     from edalab.testing import integration as it
 
+    start = time.time()
     out = it.stack_outputs("edalab-10-testing")
-    it.client("s3").put_object(Bucket=out["UploadsBucket"], Key="incoming/o-1.json", Body=b"...")
+    order = {"order_id": "O-1", "customer": "Ada", "items": [{"sku": "bulb", "qty": 2, "unit_price": 1.25}]}
+    it.client("s3").put_object(Bucket=out["UploadsBucket"], Key="incoming/o-1.json", Body=json.dumps(order))
+    it.client("s3").put_object(Bucket=out["UploadsBucket"], Key="incoming/bad.json", Body=b"not json")
     item = it.wait_for_item(out["StatusTable"], {"key": "incoming/o-1.json"},
                             until=lambda i: i["status"] == "PROCESSED")
     body = it.wait_for_object(out["UploadsBucket"], "processed/o-1.json")
