@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Tests are scheduled a file at a time, but each lab's both-ways check on its own (tests/conftest.py).
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 3
-PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
 .PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage test test-quick test-container bench clean

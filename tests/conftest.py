@@ -107,18 +107,27 @@ def unique() -> str:
 
 # Test files whose tests each take minutes and share nothing but the session engine: under
 # `make test` each of their tests may go to its own worker instead of all to one.
-SPREAD_FILES = {"test_labs.py"}
+SPREAD_FILES = ("tests/test_labs.py",)
 
 
 def pytest_collection_modifyitems(items):
     """The `slow` load runs go first: with `make test`'s workers, one of them starts the
-    longest run at once while the others work through the rest beside it.
-
-    `make test` schedules by group (`--dist loadgroup`): a file is one group, so a file's
-    module fixtures are built once, on one worker; the both-ways lab checks in SPREAD_FILES
-    (each a minute or more) are a group per test, spread over the workers."""
+    longest run at once while the others work through the rest beside it."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            group = item.nodeid if item.path.name in SPREAD_FILES else item.nodeid.split("::", 1)[0]
-            item.add_marker(pytest.mark.xdist_group(name=group))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` (`--dist loadfile`) sends a file's tests to one worker, so its module fixtures
+    (an engine of its own, a `make up`) are built once and its tests run in order; but each test
+    of SPREAD_FILES (every lab's both-ways check, a minute or more each) is a unit of its own.
+    (xdist's `loadgroup` would say this with marks, but it cannot rename test ids under pytest 9.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesButSpread(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.endswith(SPREAD_FILES) else path
+
+    return FilesButSpread(config, log)
