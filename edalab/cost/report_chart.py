@@ -170,9 +170,25 @@ def _points(rows, axes: Axes, chosen: str | None) -> list[str]:
     dots = [(c["x"], c["y"]) for c in clusters]
     for cluster in clusters:
         label = ", ".join(name + (" ★ your choice" if name == chosen else "") for name in cluster["names"])
-        left, baseline = _label_spot(cluster["x"], cluster["y"], len(label) * CHAR_WIDTH, placed, dots)
+        width = len(label) * CHAR_WIDTH
+        left, baseline = _label_spot(cluster["x"], cluster["y"], width, placed, dots)
+        leader = _leader(cluster["x"], cluster["y"], (left - 2, baseline - 11, left + width + 2, baseline + 3))
+        if leader:
+            parts.append(leader)
         parts.append(f'<text class="label" x="{left:.1f}" y="{baseline:.1f}" fill="{INK}">{escape(label)}</text>')
     return parts
+
+
+def _leader(x: float, y: float, box: tuple) -> str | None:
+    """A thin line from a point to its label when the label had to move away from it (another
+    label or point was in the way), so the label is not read as its neighbour's."""
+    nearest_x, nearest_y = min(max(x, box[0]), box[2]), min(max(y, box[1]), box[3])
+    distance = math.hypot(nearest_x - x, nearest_y - y)
+    if distance < 14:
+        return None
+    start = 7 / distance  # from the circle's edge
+    return (f'<line class="leader" x1="{x + (nearest_x - x) * start:.1f}" y1="{y + (nearest_y - y) * start:.1f}" '
+            f'x2="{nearest_x:.1f}" y2="{nearest_y:.1f}" stroke="{INK}" stroke-width="0.75" opacity="0.6"/>')
 
 
 SAME_SPOT = 9.0  # px: points closer than this share one label

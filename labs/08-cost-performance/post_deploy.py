@@ -55,6 +55,7 @@ def apply(endpoint, root: Path, say) -> None:
             ssm.delete_parameter(Name=PARAMETER)
         except ssm.exceptions.ParameterNotFound:
             pass
+        say("choice.yaml still says `experiment: TODO`: no choice recorded (run the experiments, then write yours)")
         return
     ssm.put_parameter(Name=PARAMETER, Value=json.dumps(choice), Type="String", Overwrite=True)
     say(f"your choice: {choice['experiment']} ({choice['why']})")
