@@ -57,6 +57,8 @@ def test_a_broken_exercise_file_is_refused_with_its_reasons(lab_engine, lab, tmp
         ({widget: [('"x": 0', '"x": 30'), ('"type": "metric"', '"type": "chart"')]},
          ["the widget's x: Should be <= 23", "the widget's type: Should be equal to one of the allowed values"]),
         ({widget: [('"width": 24,', '"width": 24')]}, ["not valid JSON", "check the quotes, commas and brackets"]),
+        ({widget: [('"metrics": [', '"metrics": [["EdaLab/Orders"], ')]},
+         ["metrics row 1: a metric row starts with a namespace and a metric name"]),
         ({ALARM_FILE: [('"AWS/SQS"', '""'), ('"Period": 10', '"Period": "10"'),
                        ("edalab-monitoring-alerts\"]", "nobody\"]")]},
          ['"Namespace" is missing or empty', '"Period" is "10": a whole number of seconds',
