@@ -61,11 +61,16 @@ def main(argv: list[str] | None = None, say=print) -> int:
     book.call("lambda", "update_event_source_mapping", UUID=uuid, BatchSize=args.batch_size,
               MaximumBatchingWindowInSeconds=1, ScalingConfig={"MaximumConcurrency": args.concurrency}, Enabled=True)
     book.step("Watch the age of the oldest message fall")
-    started = time.monotonic()
+    started, dead_before = time.monotonic(), 0 if args.dry_run else shared.depth(args.endpoint, shared.DLQ)
     book.wait(lambda: (shared.depth(args.endpoint, shared.QUEUE), oldest_age(args.endpoint)),
               lambda seen: seen[0] == 0, "the queue to be empty", args.timeout, every=5,
               show=lambda seen: f"t+{time.monotonic() - started:5.0f} s  depth {seen[0]:6d}  "
                                 f"oldest {seen[1] if seen[1] is not None else '-'} s")
+    dead_now = 0 if args.dry_run else shared.depth(args.endpoint, shared.DLQ)
+    if dead_now > dead_before:
+        book.note(f"{dead_now - dead_before} message(s) went to {shared.DLQ} during the drain: a batch the function "
+                  "cannot finish within its timeout times out whole. Next time use a smaller --batch-size; now "
+                  "triage them (dlq_triage.md)")
     book.step(f"Put the normal settings back: batch {normal['BatchSize']}, concurrency {normal['MaximumConcurrency']}")
     book.call("lambda", "update_event_source_mapping", UUID=uuid, BatchSize=normal["BatchSize"],
               MaximumBatchingWindowInSeconds=shared.NORMAL["MaximumBatchingWindowInSeconds"],
