@@ -109,3 +109,40 @@ def test_an_unknown_or_impossible_dashboard_name_gets_a_page_that_says_so(consol
     answer = console_page.goto("/dashboards/not%20a%20name")
     assert answer.status == 400
     expect(console_page.locator(".message")).to_contain_text("cannot be a dashboard name")
+
+
+def test_a_legend_that_wraps_stays_inside_its_widget(console_page, lab_engine):
+    """Series without labels are named by their dimensions; a narrow widget's legend then takes
+    several rows, and the plot must shrink to leave them room, not push the last row out of view."""
+    cloudwatch, run = lab_engine.client("cloudwatch"), uuid.uuid4().hex[:8]
+    namespace, name = f"EdaLab/ConsoleTest/{run}", f"console-legend-{run}"
+    reasons = ["no_items", "unknown_sku", "quantity_out_of_range", "missing_customer"]
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[
+        {"MetricName": "OrdersRejected", "Dimensions": [{"Name": "service", "Value": "orders"},
+                                                        {"Name": "reason", "Value": reason}],
+         "Timestamp": now - timedelta(minutes=2), "Value": 1.0} for reason in reasons])
+    rows = [[namespace, "OrdersRejected", "service", "orders", "reason", reason] for reason in reasons]
+    body = {"start": "-PT1H", "widgets": [
+        {"type": "metric", "x": 0, "y": 0, "width": 8, "height": 6,
+         "properties": {"title": "Rejected by reason", "metrics": rows, "period": 60, "stat": "Sum"}}]}
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=json.dumps(body))
+    try:
+        page = console_page
+        page.goto(f"/dashboards/{name}")
+        legend = page.locator("#chart-0 .u-legend")
+        expect(legend).to_contain_text("missing_customer")
+        box = page.locator("#chart-0").bounding_box()
+        page.wait_for_function("(() => { const c = window.edalabCharts.instances['chart-0']; "
+                               "return c && c.root.offsetHeight <= document.getElementById('chart-0').clientHeight; })()",
+                               timeout=5_000)
+        screenshot(page, "dashboard-wrapped-legend")
+        rows_drawn = legend.bounding_box()
+        assert rows_drawn["height"] > 30, "the legend should wrap in a widget this narrow"
+        assert rows_drawn["y"] + rows_drawn["height"] <= box["y"] + box["height"] + 1, (rows_drawn, box)
+        plot = page.locator("#chart-0 canvas").first.bounding_box()
+        assert plot["height"] >= 60
+        assert page.evaluate("(e => e.scrollHeight > e.clientHeight)(document.querySelector('#chart-0 .u-legend'))"), \
+            "the rows that do not fit are scrolled to, not cut off"
+    finally:
+        cloudwatch.delete_dashboards(DashboardNames=[name])

@@ -112,8 +112,19 @@
     if (old) { old.destroy(); delete drawn[container.id]; }
     var box = size(container);
     var chart = new uPlot(options(doc, box.width, box.height), data(doc), container);
+    requestAnimationFrame(function () { fit(chart, container); });  // once the legend is laid out
     container.setAttribute("data-drawn", "yes");
     if (container.id) drawn[container.id] = chart;
+  }
+
+  // A widget's box has a set height; `size` leaves one legend row for the legend, but a legend of
+  // long series names wraps to more rows. Give the plot what the title and legend leave over, so
+  // the legend's last row is not cut off by the box. (Charts of a fixed data-height grow instead.)
+  function fit(chart, container) {
+    if (Number(container.getAttribute("data-height"))) return;
+    var around = chart.root.offsetHeight - chart.height;  // title and legend, as drawn
+    var height = Math.max(60, container.clientHeight - around);
+    if (Math.abs(height - chart.height) > 1) chart.setSize({ width: chart.width, height: height });
   }
 
   function sweep() {
@@ -138,7 +149,7 @@
     resizing = setTimeout(function () {
       Object.keys(drawn).forEach(function (id) {
         var container = document.getElementById(id);
-        if (container) drawn[id].setSize(size(container));
+        if (container) { drawn[id].setSize(size(container)); fit(drawn[id], container); }
       });
     }, 150);
   });
