@@ -200,3 +200,14 @@ def test_make_report_writes_the_files_and_says_what_to_do_when_it_cannot(tmp_pat
     monkeypatch.setattr(pricing, "DEFAULT_PATH", negative)
     code, said = run_command(tmp_path, monkeypatch)
     assert code == 1 and "prices.yaml cannot be used" in said and "negative" in said
+
+
+@pytest.mark.parametrize("change", [{"usage": "not counts"}, {"settings": "batch 10"},
+                                    {"usage": {"requests": "many"}}, {"name": 7}])
+def test_a_hand_edited_record_of_the_wrong_shape_is_named_not_a_crash(tmp_path, change):
+    record = {"name": "batch-10", "outcome": {"sent": 10, "processed": 10, "failed": 0},
+              "latency_ms": {"p50": 1, "p95": 2, "max": 3}, "settings": {"events": 10}, "usage": {}}
+    path = tmp_path / "batch-10.json"
+    path.write_text(json.dumps({**record, **change}))
+    with pytest.raises(report.RunRecordError, match="batch-10.json lacks"):
+        report.load_run(path)

@@ -245,3 +245,13 @@ def test_a_path_the_engine_does_not_serve_is_not_taken_for_a_usage_document(engi
     for method in ("DELETE", "GET"):
         assert engine_usage._call(engine.endpoint, "/_edalab/no-such-counters", method) is None
     assert engine_usage.reset_usage(engine.endpoint)["since"]  # the real one is a document
+
+
+@pytest.mark.parametrize("text", ["", "- a list\n", "experiments: [1, 2]\n", "workload: {events: abc}\n",
+                                  "baseline: {batch_size: 10, batching_window_s: 0, memory_mb: 512, polling: long}\n"
+                                  "experiments: {x: 5}\n"])
+def test_a_broken_experiments_file_is_refused_with_a_reason(tmp_path, text):
+    broken = tmp_path / "experiments.yaml"
+    broken.write_text(text)
+    with pytest.raises(experiments.ExperimentError, match="experiments.yaml: "):
+        experiments.load(broken)

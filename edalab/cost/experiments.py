@@ -77,10 +77,17 @@ def load(path: Path = CATALOGUE) -> Catalogue:
         doc = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise ExperimentError(f"cannot read {path}: {error}") from None
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k) or {}, dict)
+                                            for k in ("workload", "baseline", "experiments")):
+        raise ExperimentError(f"{path.name}: expected a mapping with workload:, baseline: and experiments: "
+                              "(each a mapping of names to values); `git checkout` it to start again")
     workload, baseline = doc.get("workload") or {}, doc.get("baseline") or {}
     problems = [f"baseline: {p}" for p in aws_problems(baseline)]
     experiments: dict[str, Experiment] = {}
     for name, spec in (doc.get("experiments") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("change") or {}, dict):
+            problems.append(f"{name}: expected about:, change: (a mapping of settings) and same_as: (a list)")
+            continue
         values = {**baseline, **(spec.get("change") or {})}
         unknown = set(values) - set(SETTING_KEYS)
         if unknown:
@@ -92,5 +99,9 @@ def load(path: Path = CATALOGUE) -> Catalogue:
             experiments[alias] = Experiment(alias, f"the same settings as {name}", values)
     if problems:
         raise ExperimentError(f"{path.name}: " + "; ".join(problems))
-    return Catalogue(int(workload.get("events", 240)), float(workload.get("rate_per_s", 4)), dict(baseline),
-                     experiments)
+    try:
+        events, rate = int(workload.get("events", 240)), float(workload.get("rate_per_s", 4))
+    except (TypeError, ValueError):
+        raise ExperimentError(f"{path.name}: workload's events must be a whole number and rate_per_s a number, "
+                              f"not {workload.get('events')!r} and {workload.get('rate_per_s')!r}") from None
+    return Catalogue(events, rate, dict(baseline), experiments)

@@ -214,7 +214,13 @@ def load_run(path: Path) -> dict:
 def _missing_fields(record) -> list[str]:
     if not isinstance(record, dict):
         return ["everything (it is not a JSON object)"]
-    missing = [key for key in ("name", "outcome", "latency_ms", "usage") if not isinstance(record.get(key), (str, dict))]
+    missing = [] if isinstance(record.get("name"), str) else ["name"]
+    missing += [key for key in ("outcome", "latency_ms", "usage") if not isinstance(record.get(key), dict)]
+    if record.get("settings") is not None and not isinstance(record.get("settings"), dict):
+        missing.append("settings (as a mapping)")
+    usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
+    missing += [f"usage.{key}" for key, kind in (("requests", list), ("lambda", list))
+                if usage.get(key) is not None and not isinstance(usage.get(key), kind)]
     latency = record.get("latency_ms") if isinstance(record.get("latency_ms"), dict) else {}
     missing += [f"latency_ms.{key}" for key in ("p50", "p95") if not _number(latency.get(key))]
     outcome = record.get("outcome") if isinstance(record.get("outcome"), dict) else {}

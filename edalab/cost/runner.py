@@ -180,7 +180,12 @@ def run(endpoint: str, catalogue: Catalogue, experiment: Experiment, count: int 
     finally:
         if consumer:
             consumer.stop.set()
-        lab.apply(catalogue.baseline)
+            consumer.join(timeout=10)
+        try:
+            lab.apply(catalogue.baseline)
+        except Exception as error:  # the engine went away mid-run: the run's own error says what happened
+            say(f"  could not put the lab's baseline settings back ({type(error).__name__}); "
+                "`make deploy LAB=08` does once the engine answers")
 
 
 def summary_lines(record: dict, prices: pricing.Prices) -> list[str]:

@@ -8,6 +8,8 @@ and RATE=… how many per second. The run itself is `edalab.cost.runner`; its re
 
 from __future__ import annotations
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from edalab.cost import engine_usage, experiments, pricing, runner
 
 
@@ -48,6 +50,10 @@ def run(endpoint, args, say) -> int:
         record = runner.run(endpoint, catalogue, experiment, count, rate, say)
     except (runner.RunFailed, engine_usage.EngineLacksUsage) as error:
         say(str(error))
+        return 1
+    except (BotoCoreError, ClientError, OSError) as error:  # the engine stopped answering, or refused a call
+        say(f"The run {experiment.name} stopped: {type(error).__name__}: {error}. Nothing was recorded for it; "
+            "`make status` says whether the engine runs (`make up` starts it), then run the experiment again.")
         return 1
     for line in runner.summary_lines(record, prices):
         say(line)

@@ -35,7 +35,10 @@ def read_choice(path: Path) -> dict | None:
     name, why = str(doc.get("experiment") or "").strip(), str(doc.get("why") or "").strip()
     if name in ("", "TODO"):
         return None
-    names = experiments.load().experiments
+    try:
+        names = experiments.load().experiments
+    except experiments.ExperimentError as error:
+        raise ExerciseRejected(LAB, [str(error)]) from None
     reasons = []
     if name not in names:
         reasons.append(f"choice.yaml names {name!r}, which is not an experiment; the experiments are: {', '.join(names)}")

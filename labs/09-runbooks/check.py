@@ -173,6 +173,9 @@ def drill_accounted(ctx):
     record = shared.read_drill()
     if not record:
         return  # no drill open: health is all there is to check (`make drill LAB=09` starts one)
+    if record.get("sending"):
+        raise CheckFailed(f"the drill {record['name']} stopped while it was sending, so which orders it sent is "
+                          f"not known: delete {shared.drill_record_path()}, `make reset`, and start the drill again")
     ids = record["ids"]
     times = shared.processed(ctx.endpoint, ids)
     parked = _parked_ids(ctx) if len(times) < len(ids) else set()

@@ -173,6 +173,11 @@ def run(endpoint: str, args, say=print) -> int:
         shared.drill_record_path().unlink(missing_ok=True)
         say(f"Drill not started: {error}")
         return 2
+    except Exception as error:  # the engine failed mid-drill (a botocore or connection error)
+        shared.drill_record_path().unlink(missing_ok=True)  # no open drill that sent nothing known
+        say(f"Drill {name} stopped before it was set up: {type(error).__name__}: {error}. Nothing is recorded; "
+            "`make status`, then `make reset` (the drill may have changed the consumer) and start the drill again.")
+        return 1
     shared.write_drill({**record, **details, "window": {"start": started, "end": shared.now_iso()},
                         "runbooks": books})
     say(f"Sent {len(details['ids'])} order(s); their ids are in {shared.drill_record_path()}. The clock runs.")

@@ -68,6 +68,10 @@ def _run_test(ctx, what):
         process.communicate()
         raise CheckFailed(f"your test ran over {limit} s ({what}): give each wait a deadline "
                           "(the helpers' timeout=...), a few visibility timeouts at most", hint=3) from None
+    except BaseException:  # Ctrl-C or anything else: the learner's test must not go on uploading
+        process.kill()
+        process.communicate()
+        raise
     said = process.communicate()[0]
     if process.returncode == 5:
         raise CheckFailed(f"pytest found no test in {path.name}: a test is a function whose name starts with "

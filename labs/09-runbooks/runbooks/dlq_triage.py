@@ -126,22 +126,30 @@ def main(argv: list[str] | None = None, say=print) -> int:
 
     book.step("Decide for each message, and act")
     recorded = set(shared.processed(args.endpoint, sorted({x.order_id for x in letters if x.order_id})))
+    try:  # every decision before the first action: a decide() that raises acts on nothing
+        actions = {letter.message_id: decide(letter, set(args.fixed), recorded) for letter in letters}
+        wrong = {m: a for m, a in actions.items() if a not in ("delete", "redrive", "park")}
+        if wrong:
+            raise RuntimeError(f"decide() answered {sorted(set(wrong.values()))!r} for {len(wrong)} message(s); "
+                               "use delete, redrive or park")
+    except BaseException:
+        for letter in letters:  # visible again at once, not in 5 minutes: the next run sees them all
+            sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=letter.receipt, VisibilityTimeout=0)
+        raise
     done = Counter()
     for letter in letters:
-        action = decide(letter, set(args.fixed), recorded)
+        action = actions[letter.message_id]
         if action == "redrive":
             sqs.send_message(QueueUrl=queue, MessageBody=letter.body)
         elif action == "park":
             sqs.send_message(QueueUrl=parked, MessageBody=letter.body, MessageAttributes={
                 "failure_reason": {"DataType": "String", "StringValue": letter.reason}})
-        elif action != "delete":
-            raise RuntimeError(f"decide() answered {action!r} for {letter.message_id}; use delete, redrive or park")
         sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt)
         done[action] += 1
     book.note(", ".join(f"{action}: {n}" for action, n in sorted(done.items())) or "nothing to do")
 
     book.step("Verify: the redriven orders are recorded and the queue is empty")
-    redriven = [x.order_id for x in letters if x.order_id and decide(x, set(args.fixed), recorded) == "redrive"]
+    redriven = [x.order_id for x in letters if x.order_id and actions[x.message_id] == "redrive"]
     book.wait(lambda: len(shared.processed(args.endpoint, redriven)), lambda n: n == len(set(redriven)),
               "every redriven order in the table", args.settle_timeout,
               show=lambda n: f"redriven orders recorded: {n} of {len(set(redriven))}")

@@ -14,6 +14,7 @@ that survived somewhere would be skipped, not recorded twice. See engine_recover
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,6 +48,13 @@ def main(argv: list[str] | None = None, say=print) -> int:
     since = args.since or drill.get("started")
     if not since:
         raise RuntimeError("say from when to re-drive: --since 2026-11-24T05:00:00Z (no open drill record)")
+    try:  # the outbox's times are UTC in one format: compare like with like
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise RuntimeError(f"--since {since!r} is not a moment: use ISO 8601 with a date, e.g. "
+                           "2026-11-24T05:00:00Z") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    since = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     book.step(f"Confirm the engine is down: GET {args.endpoint}/_localstack/health")
     up = shared.engine_answers(args.endpoint)
