@@ -4,7 +4,7 @@ Why this exists: speed belongs in benchmarks, not in timed tests. This runs the 
 bench/figures.py on engines of its own (free ports, temporary state folders, never a learner's
 engine), prints median and p95 next to the same loop on a canned loopback server (the ceiling)
 and on moto's server (a peer), and writes bench/results/latest.json and latest.md (the table
-the README shows). Takes about 15 minutes on 2 cores. BENCH_MESSAGES sets the throughput run's
+the README shows). Takes about 18 minutes on 2 cores. BENCH_MESSAGES sets the throughput run's
 size (default 5000).
 """
 
