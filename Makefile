@@ -79,7 +79,7 @@ drill: $(READY) ## break something on purpose for lab LAB=09 (NAME=…; no NAME 
 usage: $(READY) ## what the engine served since the last reset (RESET=1 zeroes it, FORMAT=json)
 	@$(PY) -m edalab usage $(if $(RESET),--reset) $(if $(FORMAT),--format $(FORMAT))
 
-test: $(READY) ## the whole test suite, on 4 workers with an engine each (~14 min)
+test: $(READY) ## the whole test suite, on 4 workers with an engine each (~13 min)
 	@$(PYTEST) $(PYTEST_ARGS)
 
 test-quick: $(READY) ## the suite without the `slow` load run
