@@ -22,13 +22,13 @@ class HttpReply:
 
 
 def http(method: str, url: str, body: object = None, raw: bytes | None = None,
-         headers: dict[str, str] | None = None) -> HttpReply:
+         headers: dict[str, str] | None = None, timeout: float = 30) -> HttpReply:
     """One HTTP request with a JSON body (or `raw` bytes); any status comes back as a reply."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, text = response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         status, text = error.code, error.read().decode()

@@ -9,9 +9,7 @@ or an EDA Lab engine started before these endpoints existed, answers 404: that i
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+from edalab.http_call import http
 
 VCPU_PER_MB = 1 / 1769  # Lambda: 1,769 MB buys one full vCPU
 FORMULA = "vCPU = memory MB ÷ 1,769"
@@ -22,18 +20,14 @@ class EngineLacksUsage(RuntimeError):
 
 
 def _call(endpoint: str, path: str, method: str = "GET") -> dict | None:
-    request = urllib.request.Request(endpoint.rstrip("/") + path, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            doc = json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        if error.code < 500:  # a stock engine takes the path for an S3 bucket: 404 or 400
-            return None
-        raise
-    except ValueError:  # not JSON: not our endpoint
-        return None
-    # ... or for S3's DeleteObject, which answers `DELETE /_edalab/usage` with 200 and no body.
-    return doc if isinstance(doc, dict) and doc else None
+    """The endpoint's JSON document, or None where the engine does not serve it."""
+    reply = http(method, endpoint.rstrip("/") + path, timeout=10)
+    if reply.status >= 500:
+        raise OSError(f"{method} {path} answered {reply.status}: {reply.text[:200]} (see `make logs`)")
+    # A stock engine takes the path for S3: a bucket error (404 or 400), or for DeleteObject, which
+    # answers `DELETE /_edalab/usage` with 200 and no body.
+    found = reply.status < 300 and isinstance(reply.body, dict) and reply.body
+    return reply.body if found else None
 
 
 def _usage(endpoint: str, method: str) -> dict:
