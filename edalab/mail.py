@@ -16,8 +16,10 @@ from __future__ import annotations
 import email.policy
 import mailbox
 import os
+import time
 import urllib.parse
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from edalab import settings
@@ -45,10 +47,47 @@ def has_smtp_inbox(folder: Path | None = None) -> bool:
 
 
 def read_inbox(endpoint: str | None = None) -> list[Mail]:
-    """Every email in the inbox, oldest first."""
+    """Every email in the inbox, oldest first, including one SES recorded a moment ago that the
+    relay is still filing (see `_delivered`)."""
     folder = inbox_dir()
-    mails = _from_maildir(folder) if has_smtp_inbox(folder) else _from_ses_record(endpoint or settings.endpoint())
+    endpoint = endpoint or settings.endpoint()
+    mails = _delivered(folder, endpoint) if has_smtp_inbox(folder) else _from_ses_record(endpoint)
     return sorted(mails, key=lambda m: m.received)
+
+
+RECENT = 10.0  # seconds: an SES record this young without its Maildir copy is still on its way
+RELAY_WAIT = 3.0  # seconds: the longest a read waits for it (a failed delivery is logged, never filed)
+
+
+def _delivered(folder: Path, endpoint: str) -> list[Mail]:
+    """The Maildir, once the relay has filed every email SES recorded in the last few seconds.
+
+    SES keeps its record of an email just before the relay hands it to the SMTP sink, so a read
+    in between would miss it, and a check cleaning up the emails it caused would leave that one
+    behind. The wait is bounded: an email whose delivery failed never arrives."""
+    deadline = time.monotonic() + RELAY_WAIT
+    while True:
+        mails = _from_maildir(folder)
+        filed = {m.ses_id for m in mails}
+        try:
+            records = _ses_records(endpoint)
+        except OSError:  # no engine answers: the Maildir is all there is
+            return mails
+        now = datetime.now(timezone.utc)
+        on_the_way = [r for r in records  # a raw email keeps its own Message-ID, so it cannot be matched
+                      if r.get("Id") not in filed and not r.get("RawData") and _age(r, now) < RECENT]
+        if not on_the_way or time.monotonic() >= deadline:
+            return mails
+        time.sleep(0.05)
+
+
+def _age(record: dict, now: datetime) -> float:
+    """Seconds since SES recorded the email (its Timestamp is UTC without a zone); unknown = old."""
+    try:
+        stamp = datetime.fromisoformat(record.get("Timestamp") or "").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return float("inf")
+    return (now - stamp).total_seconds()
 
 
 def _from_maildir(folder: Path) -> list[Mail]:
@@ -78,13 +117,11 @@ def _ses_records(endpoint: str) -> list[dict]:
 
 
 def _from_ses_record(endpoint: str) -> list[Mail]:
-    from datetime import datetime
-
     found = []
     for sent in _ses_records(endpoint):
         stamp = sent.get("Timestamp") or ""
         try:
-            received = datetime.fromisoformat(stamp).timestamp()
+            received = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc).timestamp()
         except ValueError:
             received = 0.0
         found.append(Mail(

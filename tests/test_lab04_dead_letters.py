@@ -155,7 +155,13 @@ REDRIVE = "handlers/orders_redrive/app.py"
 
 def alarm_emails(engine):
     """Every alarm email the on-call inbox holds, as (recipient, body) pairs, and how many the
-    engine's own record of sent email (`/_aws/ses`) keeps."""
+    engine's own record of sent email (`/_aws/ses`) keeps, once the two agree (SES records an
+    email a moment before the relay files it)."""
+    return wait_for(lambda: _alarm_emails(engine), what="the inbox and SES's record to hold the same alarm emails",
+                    timeout=15, until=lambda found: len(found[0]) == found[1])
+
+
+def _alarm_emails(engine):
     inbox = sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if "edalab-orders-dlq-not-empty" in m.body)
     recorded = http("GET", f"{engine.endpoint}/_aws/ses").body  # not JSON until SES has sent an email
     sent = recorded.get("messages", []) if isinstance(recorded, dict) else []
