@@ -14,7 +14,7 @@ TEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage test test-quick test-container bench clean
+.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage trace aws-plan test test-quick test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,8 +43,8 @@ logs: $(READY) ## the engine's log (LINES=200)
 mail: $(READY) ## the local inbox: alarm emails sent through SNS (FULL=1 for whole bodies)
 	@$(PY) -m edalab mail $(if $(FULL),--full)
 
-reset: $(READY) ## back to the freshly bootstrapped baseline (your files are untouched)
-	@$(PY) -m edalab reset
+reset: $(READY) ## back to the baseline every lab deployed (your files are untouched; FULL=1 restarts and redeploys)
+	@$(PY) -m edalab reset $(if $(filter 1 yes true,$(FULL)),--full)
 
 lab: $(READY) ## where lab LAB=NN stands and what to do next
 	@$(PY) -m edalab lab $(LAB)
@@ -75,6 +75,12 @@ report: $(READY) ## lab LAB=08's report from the experiments you ran (Markdown, 
 
 drill: $(READY) ## break something on purpose for lab LAB=09 (NAME=…; no NAME lists the drills)
 	@$(PY) -m edalab drill $(LAB) $(NAME)
+
+trace: $(READY) ## one correlation id's path through lab 11's pipeline, hop by hop (ID=…)
+	@$(PY) -m edalab trace $(ID)
+
+aws-plan: $(READY) ## package lab LAB=11 for a real AWS account and print the commands (sends nothing)
+	@$(PY) -m edalab aws-plan $(LAB)
 
 usage: $(READY) ## what the engine served since the last reset (RESET=1 zeroes it, FORMAT=json)
 	@$(PY) -m edalab usage $(if $(RESET),--reset) $(if $(FORMAT),--format $(FORMAT))

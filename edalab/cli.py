@@ -234,6 +234,18 @@ def cmd_usage(args) -> int:
     return usage_report.main(_running_endpoint(), args, say=lambda line: console.print(line, markup=False))
 
 
+def cmd_trace(args) -> int:
+    from edalab.tracing import command  # lab 11's traces, gathered from what the engine recorded
+
+    return command.main(_running_endpoint(), args, say=lambda line: console.print(line, markup=False))
+
+
+def cmd_aws_plan(args) -> int:
+    from edalab import aws_plan  # packages a lab for a real account; sends nothing
+
+    return aws_plan.main(args, say=lambda line: console.print(line, markup=False))
+
+
 def cmd_bootstrap(_args) -> int:
     _bootstrap(require_local_endpoint(settings.endpoint()))
     return 0
@@ -255,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--lines", type=int, default=200)
     logs.set_defaults(fn=cmd_logs)
     sub.add_parser("bootstrap", help="deploy every lab stack to the running engine").set_defaults(fn=cmd_bootstrap)
-    sub.add_parser("reset", help="back to the freshly bootstrapped baseline").set_defaults(fn=cmd_reset)
+    p = sub.add_parser("reset", help="back to the baseline every lab deployed")
+    p.add_argument("--full", action="store_true", help="the slow, exact way: restart the engine and redeploy every lab")
+    p.set_defaults(fn=cmd_reset)
     p = sub.add_parser("mail", help="the local inbox: email the engine sent (alarms through SNS)")
     p.add_argument("--last", type=int, default=5, help="how many of the newest emails to show")
     p.add_argument("--full", action="store_true", help="whole bodies, not their first lines")
@@ -297,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lab", nargs="?")
     p.add_argument("name", nargs="?", help="which drill; none lists them")
     p.set_defaults(fn=_lab_command("drill"))
+    p = sub.add_parser("trace", help="one correlation id's path through lab 11's pipeline, hop by hop")
+    p.add_argument("id", nargs="?", help="the correlation id (the POST's answer and every log line carry it)")
+    p.set_defaults(fn=cmd_trace)
+    p = sub.add_parser("aws-plan", help="package a lab for a real AWS account and print the commands (sends nothing)")
+    p.add_argument("lab", nargs="?", help="the lab's number, e.g. 11")
+    p.set_defaults(fn=cmd_aws_plan)
     p = sub.add_parser("usage", help="what the engine served since the last reset: calls, invocations, bytes")
     p.add_argument("--reset", action="store_true", help="start counting again from zero")
     p.add_argument("--format", choices=("table", "json"), default="table")
