@@ -6,8 +6,10 @@ account's default bus, source `aws.cloudwatch`, detail-type "CloudWatch Alarm St
 `configuration` (the alarm's metrics, or its rule for a composite alarm), as "Alarm events and
 EventBridge" in the CloudWatch user guide shows. LocalStack sends no event at all.
 
-The SNS and Lambda action payloads are LocalStack's own builders, kept unchanged: the labs and the
-mail relay read that JSON (AlarmName, NewStateValue, StateChangeTime, Trigger ...).
+The SNS and Lambda action payloads are LocalStack's own builders: the labs and the mail relay read
+that JSON (AlarmName, NewStateValue, StateChangeTime, Trigger ...). One field is put right: AWS
+names the region by its long name ("US East (N. Virginia)") in the SNS message's `Region` and in the
+email's subject (`ALARM: "name" in US East (N. Virginia)`), where LocalStack writes "Us east 1".
 """
 
 from __future__ import annotations
@@ -111,6 +113,28 @@ def state_change_event(alarm: dict, previous: dict, composite: bool) -> dict:
     }
 
 
+def region_name(region: str) -> str:
+    """AWS's long name of a region (botocore's endpoint data), e.g. "US East (N. Virginia)"."""
+    from botocore.loaders import Loader
+
+    for partition in Loader().load_data("endpoints").get("partitions", []):
+        if found := partition.get("regions", {}).get(region, {}).get("description"):
+            return found
+    return region
+
+
+def with_region_name(message: str, region: str) -> str:
+    """LocalStack's SNS alarm message with AWS's long region name in its `Region` field."""
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return message
+    if isinstance(body, dict) and "Region" in body:
+        body["Region"] = region_name(region)
+        return json.dumps(body)
+    return message
+
+
 def put_state_change_event(account_id: str, region: str, entry: dict) -> None:
     """Puts the event on the default bus of the alarm's account and region."""
     from localstack.aws.connect import connect_to
@@ -154,8 +178,9 @@ def run_actions(alarm_object, old_state: str, old_reason: str, old_timestamp, tr
                         alarm_object, triggering or alarm_object, old_state)
                 else:
                     message = create_message_response_update_state_sns(alarm_object, old_state)
-                subject = f'{state}: "{alarm["AlarmName"]}" in {alarm_object.region}'
-                clients.sns.publish(TopicArn=action, Subject=subject, Message=message)
+                subject = f'{state}: "{alarm["AlarmName"]}" in {region_name(alarm_object.region)}'
+                clients.sns.publish(TopicArn=action, Subject=subject,
+                                    Message=with_region_name(message, alarm_object.region))
             elif target["service"] == "lambda" and not composite:
                 payload = create_message_response_update_state_lambda(alarm_object, old_state, old_reason,
                                                                       old_timestamp)

@@ -1,0 +1,1 @@
+"""SNS fixes: what an email notification looks like (see email_subject)."""
