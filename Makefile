@@ -40,7 +40,7 @@ console: $(READY) ## the console in the foreground on http://127.0.0.1:8080 (EDA
 logs: $(READY) ## the engine's log (LINES=200)
 	@$(PY) -m edalab logs --lines $(or $(LINES),200)
 
-mail: $(READY) ## the local inbox: alarm emails sent through SNS (FULL=1 for whole bodies)
+mail: $(READY) ## the local inbox: alarm emails and SMS sent through SNS (FULL=1 for whole bodies)
 	@$(PY) -m edalab mail $(if $(FULL),--full)
 
 reset: $(READY) ## back to the baseline every lab deployed (your files are untouched; FULL=1 restarts and redeploys)

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edalab import bootstrap, engine, inventory, lab_commands, labs, loop, mail, settings
+from edalab import bootstrap, engine, inventory, lab_commands, labs, loop, mail, settings, sms
 from edalab.console.process import ConsoleProcess, PortTaken
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.exercise_validation import ExerciseRejected
@@ -156,21 +156,44 @@ def cmd_reset(_args) -> int:
 
 
 def cmd_mail(args) -> int:
-    """The local inbox: every email the engine sent (SNS email subscriptions), newest last."""
+    """The local inbox: every email the engine sent (SNS email subscriptions), newest last;
+    then every SMS it sent (SNS sms subscriptions), which the engine keeps instead of texting."""
     endpoint = _running_endpoint() if not mail.has_smtp_inbox() else settings.endpoint()
     found = mail.read_inbox(endpoint)
     where = (f"Maildir {mail.inbox_dir()} (open it with any mail client, e.g. `mutt -f {mail.inbox_dir()}`)"
              if mail.has_smtp_inbox() else "LocalStack's record of sent email (GET /_aws/ses): no SMTP relay here")
     if not found:
         console.print(f"The inbox is empty. Inbox: {where}")
-        return 0
     for m in found[-args.last:]:
         when = datetime.fromtimestamp(m.received).strftime("%H:%M:%S")
         console.print(f"[bold]{when}[/]  to {m.to}  from {m.sender}  subject: {m.subject}")
         console.print(m.body if args.full else _first_lines(m.body), markup=False)
         console.print()
-    console.print(f"{len(found)} email(s); showing the last {min(args.last, len(found))}. Inbox: {where}")
+    if found:
+        console.print(f"{len(found)} email(s); showing the last {min(args.last, len(found))}. Inbox: {where}")
+    _print_sms(endpoint, args)
     return 0
+
+
+def _print_sms(endpoint: str, args) -> None:
+    """The SMS part of `make mail`: the engine's record of every SMS SNS sent (edalab.sms)."""
+    kept = f"the engine keeps them at GET {sms.SMS_ENDPOINT}; none reaches a phone"
+    try:
+        texts = sms.read(endpoint)
+    except OSError as error:
+        console.print(f"SMS: not read, {error}", markup=False)
+        return
+    if not texts:
+        console.print(f"No SMS sent ({kept}).", markup=False)
+        return
+    console.print()
+    for text in texts[-args.last:]:
+        via = f"via topic {text.topic_name}" if text.topic_name else "sent to the number directly"
+        console.print(f"[bold]SMS[/] to {escape(text.phone_number)}  {escape(via)}")
+        console.print(text.message if args.full else _first_lines(text.message), markup=False)
+        console.print()
+    console.print(f"{len(texts)} SMS, by phone number, oldest first; showing the last {min(args.last, len(texts))} "
+                  f"({kept}).", markup=False)
 
 
 def _first_lines(body: str, width: int = 300) -> str:
@@ -271,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="the slow, exact way: restart the engine and redeploy every lab")
     p.set_defaults(fn=cmd_reset)
     p = sub.add_parser("mail", help="the local inbox: email the engine sent (alarms through SNS)")
-    p.add_argument("--last", type=int, default=5, help="how many of the newest emails to show")
+    p.add_argument("--last", type=int, default=5, help="how many of the newest emails (and SMS) to show")
     p.add_argument("--full", action="store_true", help="whole bodies, not their first lines")
     p.set_defaults(fn=cmd_mail)
     for name, fn, text in (

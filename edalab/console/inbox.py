@@ -17,22 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from edalab import mail
+from edalab import mail, sms
+from edalab.sms import SMS_ENDPOINT, Sms  # noqa: F401  (the reader moved to edalab.sms; names kept)
 
-SMS_ENDPOINT = "/_aws/sns/sms-messages"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:,=+-]{1,200}$")  # Maildir keys and SES record ids
 
 _first_seen: dict[str, float] = {}  # SMS MessageId -> when this console first saw it
-
-
-@dataclass
-class Sms:
-    phone_number: str
-    message: str
-    seen: float  # seconds since the epoch when the console first saw it (LocalStack keeps no time)
-    topic_arn: str = ""
-    subject: str = ""
-    message_id: str = ""
 
 
 @dataclass
@@ -93,16 +83,10 @@ def summary(found: mail.Mail, width: int = 120) -> str:
 def sms_messages(view) -> list[Sms]:
     """Every SMS SNS sent (to a phone number or a topic's sms subscription), newest first."""
     def read() -> list[Sms]:
-        answer = view.developer(SMS_ENDPOINT) or {}
-        now, found = time.time(), []
-        for phone, sent in (answer.get("sms_messages") or {}).items():
-            for order, message in enumerate(sent):
-                message_id = message.get("MessageId") or f"{phone}#{order}"
-                seen = _first_seen.setdefault(message_id, now + order * 1e-6)  # keeps their order
-                found.append(Sms(phone_number=phone or "", message=str(message.get("Message", "")), seen=seen,
-                                 topic_arn=message.get("TopicArn") or "", subject=message.get("Subject") or "",
-                                 message_id=message_id))
-        return sorted(found, key=lambda sms: sms.seen, reverse=True)
+        found, now = sms.from_record(view.developer(SMS_ENDPOINT)), time.time()
+        for order, message in enumerate(found):  # the console notes when it first saw each one
+            message.seen = _first_seen.setdefault(message.message_id, now + order * 1e-6)  # keeps their order
+        return sorted(found, key=lambda message: message.seen, reverse=True)
     return view.cached(("mail", "sms"), read)
 
 
