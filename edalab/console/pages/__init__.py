@@ -8,7 +8,7 @@ returns only that part (see `templating.page`).
 
 from __future__ import annotations
 
-from edalab.console.pages import alarms, cost, dashboards, functions, labs_page, mail, overview, progress, queues
+from edalab.console.pages import alarms, cost, dashboards, functions, labs_page, mail, overview, progress, queues, traces
 
-PAGES = [overview, labs_page, queues, functions, alarms, dashboards, cost, mail, progress]
+PAGES = [overview, labs_page, queues, functions, alarms, dashboards, cost, traces, mail, progress]
 NAVIGATION = [page.NAV for page in PAGES if getattr(page, "NAV", None)]

@@ -275,4 +275,7 @@ class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "local"
 
     def load(self, *args, **kwargs):
+        from edalab.plugins.lambda_ import trace_header
+
+        trace_header.install()  # each invocation's X-Ray header, by its TracingConfig mode (trace_header.py)
         return LocalRuntimeExecutor
