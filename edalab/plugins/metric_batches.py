@@ -104,6 +104,17 @@ class MetricBatcher:
             except Exception as error:  # a lost metric must never stop the service that published it
                 LOG.warning("edalab: could not publish %d %s metric series: %s", len(metric_data), namespace, error)
 
+    def discard_pending(self) -> None:
+        """Drops what was collected and not yet sent, samplers' readings included (an engine reset:
+        the old state's data points must not reach the new state's CloudWatch)."""
+        for sampler in self._samplers:
+            try:
+                sampler(self)
+            except Exception:  # noqa: BLE001 - what it would add is dropped anyway
+                pass
+        with self._lock:
+            self._pending = defaultdict(lambda: defaultdict(Counter))
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
         self._thread.start()

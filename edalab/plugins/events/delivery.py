@@ -162,11 +162,13 @@ class EdaLabDelivery:
                 delay = budget.delay_before(retries_done + 1)
                 timer = threading.Timer(delay, self._retry, args=(event, trace_header, retries_done + 1, first_try))
                 timer.daemon = True
+                _pending_retries.add(timer)
                 timer.start()
                 return
         self._send_to_dead_letter_queue(event, failure, retries_done, exhausted)
 
     def _retry(self, event, trace_header, retries_done: int, first_try: float) -> None:
+        _pending_retries.discard(threading.current_thread())
         attempt = json.loads(json.dumps(event)) if isinstance(event, dict) else event
         try:
             super().process_event(attempt, trace_header)
@@ -199,6 +201,17 @@ class EdaLabDelivery:
 
 
 _MIXED: dict[type, type] = {}
+# Retries waiting for their delay; an engine reset cancels them (edalab/plugins/reset).
+_pending_retries: set[threading.Timer] = set()
+
+
+def cancel_pending_retries() -> int:
+    """Cancels every retry still waiting for its delay; returns how many."""
+    timers = list(_pending_retries)
+    for timer in timers:
+        timer.cancel()
+        _pending_retries.discard(timer)
+    return len(timers)
 
 
 def with_edalab_delivery(sender: Any) -> Any:
