@@ -35,6 +35,7 @@ FAST_PARAMETERS = {
     "edalab-09-runbooks": {"VisibilityTimeout": "9", "FunctionTimeout": "3"},  # poison in the DLQ in ~20 s
     "edalab-10-testing": {"VisibilityTimeout": "3", "FunctionTimeout": "1"},  # each mutant run: seconds
     "edalab-08-cost-performance": {"WorkRounds": "2000"},  # a tenth of the CPU per upload: quick, steadier runs
+    "edalab-11-capstone-feedback": {"VisibilityTimeout": "6", "FunctionTimeout": "2", "AlarmPeriod": "10"},
 }
 ROLE = "arn:aws:iam::000000000000:role/edalab-test"
 
