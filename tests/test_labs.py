@@ -32,6 +32,7 @@ PRISTINE_FAILURE = {
     "09": ("dlq_triage.decide() deletes recorded orders", "NotImplementedError"),
     "10": ("Your end-to-end test passes against the correct processor", "write me"),
     "08": ("Your choice names an experiment", "experiment: TODO"),
+    "11": ("The queue edalab-feedback sends a feedback to edalab-feedback-dlq", "there is no queue edalab-feedback"),
 }
 
 

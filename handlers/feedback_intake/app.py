@@ -76,16 +76,24 @@ def header(event: dict, name: str) -> str | None:
     return None
 
 
-def queue_url() -> str:
+def _is_queue_missing(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    return "NonExistentQueue" in code or "QueueDoesNotExist" in code
+
+
+def send(body: str, attributes: dict) -> str:
+    """Sends to the feedback queue; returns the message id. The queue's URL is looked up once
+    per environment, and again should the queue have been deleted and made anew since."""
     global _queue_url
-    if _queue_url is None:
-        try:
+    try:
+        if _queue_url is None:
             _queue_url = SQS.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
-        except ClientError as error:
-            if "NonExistentQueue" in str(error) or "QueueDoesNotExist" in str(error):
-                raise QueueMissing(QUEUE_NAME) from None
-            raise
-    return _queue_url
+        return SQS.send_message(QueueUrl=_queue_url, MessageBody=body, MessageAttributes=attributes)["MessageId"]
+    except ClientError as error:
+        if _is_queue_missing(error):
+            _queue_url = None
+            raise QueueMissing(QUEUE_NAME) from None
+        raise
 
 
 def refuse(correlation_id: str, errors: list[str]) -> dict:
@@ -114,16 +122,20 @@ def submit(event: dict, correlation_id: str) -> dict:
                 "received_at": now_iso(), **fields}
     attributes = {"correlation_id": {"DataType": "String", "StringValue": correlation_id}}
     try:
-        sent = SQS.send_message(QueueUrl=queue_url(), MessageBody=json.dumps(feedback), MessageAttributes=attributes)
+        message_id = send(json.dumps(feedback), attributes)
     except QueueMissing:
         LOG.error("the feedback queue does not exist", event="queue_missing", queue=QUEUE_NAME)
         reason = (f"the queue {QUEUE_NAME} does not exist yet, so feedback cannot be accepted: build it in "
                   "labs/11-capstone-feedback/template.yaml (the lab 11 exercise) and `make deploy LAB=11`")
         return answer(503, {"message": reason, "correlation_id": correlation_id}, correlation_id)
     LOG.info("feedback accepted", event="accepted", feedback_id=feedback["feedback_id"],
-             queue_message_id=sent["MessageId"], rating=fields["rating"])
+             queue_message_id=message_id, rating=fields["rating"])
     if fields["rating"] <= ESCALATE_AT_MOST:
-        escalate(feedback)
+        try:
+            escalate(feedback)
+        except ClientError as error:  # the feedback is queued: answer 202, and say what was lost
+            LOG.error("the escalation could not be published", event="escalation_failed",
+                      feedback_id=feedback["feedback_id"], error=str(error))
     return answer(202, {"feedback_id": feedback["feedback_id"], "correlation_id": correlation_id,
                         "status": "accepted"}, correlation_id)
 

@@ -50,7 +50,11 @@ def decode_body(body: str | bytes | None) -> tuple[object | None, list[str]]:
     try:
         return json.loads(text), []
     except ValueError as error:
-        return None, [f"the body is not valid JSON ({error}): send a JSON object"]
+        start = text.strip()[:40]
+        if start.startswith(("%7B", "%5B")):  # a form: curl -d without a Content-Type sends one
+            return None, [f"the body is form-encoded ({start!r}...), not JSON: send it with the header "
+                          "Content-Type: application/json"]
+        return None, [f"the body is not valid JSON ({error}; it starts {start!r}): send a JSON object"]
 
 
 def _text(document: dict, field: str, longest: int, errors: list[str]) -> None:
