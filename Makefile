@@ -79,8 +79,8 @@ drill: $(READY) ## break something on purpose for lab LAB=09 (NAME=…; no NAME 
 trace: $(READY) ## one correlation id's path through lab 11's pipeline, hop by hop (ID=…)
 	@$(PY) -m edalab trace $(ID)
 
-aws-plan: $(READY) ## package lab LAB=11 for a real AWS account and print the commands (sends nothing)
-	@$(PY) -m edalab aws-plan $(LAB)
+aws-plan: $(READY) ## package lab LAB=11 for a real AWS account and print the commands (sends nothing; SOLUTION=1: the solution)
+	@$(PY) -m edalab aws-plan $(LAB) $(if $(filter 1 yes true,$(SOLUTION)),--solution)
 
 usage: $(READY) ## what the engine served since the last reset (RESET=1 zeroes it, FORMAT=json)
 	@$(PY) -m edalab usage $(if $(RESET),--reset) $(if $(FORMAT),--format $(FORMAT))

@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_trace)
     p = sub.add_parser("aws-plan", help="package a lab for a real AWS account and print the commands (sends nothing)")
     p.add_argument("lab", nargs="?", help="the lab's number, e.g. 11")
+    p.add_argument("--solution", action="store_true", help="package the lab's solution instead of your files")
     p.set_defaults(fn=cmd_aws_plan)
     p = sub.add_parser("usage", help="what the engine served since the last reset: calls, invocations, bytes")
     p.add_argument("--reset", action="store_true", help="start counting again from zero")
