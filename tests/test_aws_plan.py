@@ -220,3 +220,18 @@ def test_bad_input_is_a_message_never_a_traceback(state, tmp_path, monkeypatch):
     code, out = _plan("99")
     assert code == 1 and "Resources.Forwarder.Properties.Environment.Variables.QUEUE_URL" in out
     assert "Traceback" not in out
+
+
+def test_a_dependency_found_only_at_import_time_is_vendored_and_checked_for_the_functions_architecture(
+        state, tmp_path, monkeypatch):
+    """The handler imports only Powertools' parser, which imports pydantic (an optional extra,
+    not a requirement): the import check finds it, and pydantic-core, compiled for this
+    machine's x86_64, is refused for a function that runs on arm64."""
+    parser_handler = ("from aws_lambda_powertools.utilities.parser import BaseModel\n\n\n"
+                      "class Order(BaseModel):\n    id: str\n\n\ndef handler(event, context):\n    return Order(**event).id\n")
+    _fake_lab(tmp_path, monkeypatch, [("      FunctionName: edalab-upload-processor\n",
+                                       "      FunctionName: edalab-upload-processor\n      Architectures: [arm64]\n")],
+              handler=parser_handler)
+    code, out = _plan("99", solution=True)
+    assert code == 1, out
+    assert "pydantic-core" in out and "not for python3.13 on arm64 Linux" in out
