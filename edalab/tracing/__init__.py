@@ -22,7 +22,8 @@ Public API (lab 11's check, the load run, `make trace`, the console's Traces pag
     trace.complete        # every accepted submission reached the table, same id at every hop
     trace.ended_in_dlq    # a message of this id is on the DLQ (its last hop is red)
     trace.missing         # sentences: what a complete path lacks
-    trace.outcome         # "stored" | "refused" | "dead-lettered" | "in flight" | "not found"
+    trace.outcome         # "stored" | "refused" | "dead-lettered" | "in flight" | "failed" (every attempt
+                          #   failed, on no queue now) | "item missing" (stored, item since deleted) | "not found"
 
     records = tracing.read_records(endpoint)       # every record at once (one read of each source)
     trace = tracing.build(records, "my-id-1")      # pure: many traces from one read

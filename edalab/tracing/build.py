@@ -4,20 +4,26 @@ Why this exists: the log lines say what each function did, the queues say what i
 was parked, the table says what was written; the path is what they say together. This is pure (no
 engine calls), so the load run can build ~1,700 traces from one `read_records` without reading the
 engine again. The rules, one per hop kind:
-- intake: one hop per intake invocation that logged the id (start: the invocation's start from its
-  REPORT line, else its first line; end: its last line); `accepted` or `refused` (with its errors).
+- intake: one hop per intake invocation that logged the id, as long as the invocation ran (its
+  REPORT line; without one, its first line to its last); `accepted` or `refused` (with its errors).
 - queue: from the message's SentTimestamp (the store logs it) to the first store attempt; between
   two attempts, a `retry` hop (the wait until the visibility timeout let the message go again); a
   message still on the queue is `waiting` with no end yet.
-- store: one hop per receive of the message (`attempt` = its receive count); `stored`, `duplicate`,
+- store: one hop per receive of the message (`attempt` = its receive count), from its `received` line
+  to its last line (one invocation may handle a batch of ten); `stored`, `duplicate`,
   `failed` (with the error), or `no outcome logged` (e.g. the function timed out mid-way).
-- dlq: the message is on the DLQ; it starts when the last attempt ended and has no length.
+- dlq: the message is on the DLQ; it starts when the last attempt ended and has no length (SQS
+  records no time for the move: it happens when the last receive's visibility timeout ends).
+Function hops keep the X-Ray trace id Powertools logged (`details["xray_trace_id"]`): the intake's
+continues API Gateway's trace; each store attempt runs in a trace of its own, as on AWS, where it
+is linked to the intake's through the message's AWSTraceHeader (`details["aws_trace_header"]` of a
+dlq hop).
 - table: the item, at its `stored_at`, `written`, with the correlation id it holds.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from edalab.tracing.model import Hop, Trace
 from edalab.tracing.records import (
@@ -53,7 +59,13 @@ def build(records: Records, correlation_id: str) -> Trace:
     for feedback_id in feedback_ids:
         mine = sorted(attempts.get(feedback_id, []), key=lambda hop: (hop.attempt or 0, hop.started_at))
         intake = next((hop for hop in accepted if hop.feedback_id == feedback_id), None)
-        hops += _queue_hops(feedback_id, intake, mine, queued.get(feedback_id), correlation_id)
+        queue_hops = _queue_hops(feedback_id, intake, mine, queued.get(feedback_id), correlation_id)
+        if intake is not None:
+            message = queued.get(feedback_id) or parked.get(feedback_id)
+            body = message_body(message) if message is not None else {}
+            received_at = (records.items.get(feedback_id) or body).get("received_at")
+            _reach_back(intake, [parse_time(received_at)] + [hop.started_at for hop in queue_hops[:1]])
+        hops += queue_hops
         hops += mine
         if feedback_id in parked:
             hops.append(_dlq_hop(feedback_id, intake, mine, parked[feedback_id]))
@@ -70,11 +82,23 @@ def build(records: Records, correlation_id: str) -> Trace:
 _KIND_ORDER = {"intake": 0, "queue": 1, "store": 2, "dlq": 3, "table": 4}
 
 
-def _span(lines: list[LogLine], invocation) -> tuple[datetime, float]:
-    first, last = lines[0].at, lines[-1].at
-    start = min(first, invocation.started_at) if invocation else first
-    end = max(last, start)
+def _span(lines: list[LogLine], invocation=None) -> tuple[datetime, float]:
+    """From the first line (or the invocation's start) to the last line (or the invocation's end)."""
+    start, end = lines[0].at, lines[-1].at
+    if invocation is not None:
+        start = min(start, invocation.started_at)
+        end = max(end, invocation.started_at + timedelta(milliseconds=invocation.duration_ms))
     return start, (end - start).total_seconds() * 1000
+
+
+def _reach_back(intake: Hop, moments: list[datetime | None]) -> None:
+    """The intake began no later than it stamped `received_at` and sent the message (SentTimestamp);
+    the REPORT line's time is when the engine stored the logs, a little after the invocation ended."""
+    earliest = min((moment for moment in moments if moment is not None), default=None)
+    if earliest is not None and earliest < intake.started_at:
+        end = intake.ended_at
+        intake.started_at = earliest
+        intake.duration_ms = (end - earliest).total_seconds() * 1000
 
 
 def _intake_hops(lines: list[LogLine], records: Records) -> list[Hop]:
@@ -84,7 +108,7 @@ def _intake_hops(lines: list[LogLine], records: Records) -> list[Hop]:
         start, duration = _span(group, records.invocations.get(request_id))
         accepted, refused = events.get("accepted"), events.get("refused")
         outcome = "accepted" if accepted else "refused" if refused else "no outcome logged"
-        details = {"request_id": request_id}
+        details = {"request_id": request_id, "xray_trace_id": group[0].get("xray_trace_id")}
         if accepted:
             details["queue_message_id"] = accepted.get("queue_message_id")
         if refused:
@@ -109,8 +133,8 @@ def _store_hops(lines: list[LogLine], records: Records) -> dict[str, list[Hop]]:
         for feedback_id, mine in per_message.items():
             received = next((line for line in mine if line.get("event") == "received"), None)
             ending = next((line for line in reversed(mine) if line.get("event") in STORE_ENDINGS), None)
-            start, duration = _span(mine, records.invocations.get(request_id))
-            details = {"request_id": request_id}
+            start, duration = _span(mine)  # a batch's invocation handles several messages: this one's lines
+            details = {"request_id": request_id, "xray_trace_id": mine[0].get("xray_trace_id")}
             if received:
                 details.update(queue_message_id=received.get("queue_message_id"),
                                sent_timestamp=received.get("sent_timestamp"))
@@ -163,9 +187,11 @@ def _dlq_hop(feedback_id: str, intake: Hop | None, attempts: list[Hop], message)
         at = parse_time(_integer(message.attributes.get("SentTimestamp"))) or (intake.started_at if intake
                                                                                else datetime.now(UTC))
     return Hop("dlq", DLQ, at, None, "dead-lettered", feedback_id=feedback_id, attempt=message.receives or None,
-               correlation_id=message_correlation_id(message), source=f"queue {DLQ} (peeked now)",
+               correlation_id=message_correlation_id(message),
+               source=f"queue {DLQ} (peeked now; SQS moved it there once the last receive's visibility timeout ended)",
                details={"receive_count": message.receives, "message_id": message.message_id,
-                        "source_queue": message.attributes.get("DeadLetterQueueSourceArn", "")})
+                        "source_queue": message.attributes.get("DeadLetterQueueSourceArn", ""),
+                        "aws_trace_header": message.attributes.get("AWSTraceHeader", "")})
 
 
 def _table_hop(feedback_id: str, item: dict) -> Hop:

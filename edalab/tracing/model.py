@@ -16,7 +16,7 @@ from datetime import datetime
 KINDS = ("intake", "queue", "store", "table", "dlq")
 # outcomes that end a path well or badly (the renderers colour by these)
 GOOD_OUTCOMES = {"accepted", "delivered", "stored", "duplicate", "written"}
-BAD_OUTCOMES = {"refused", "failed", "dead-lettered", "timed out"}
+BAD_OUTCOMES = {"refused", "failed", "dead-lettered", "timed out", "item missing"}
 
 
 @dataclass
@@ -78,6 +78,9 @@ class Trace:
 
     @property
     def outcome(self) -> str:
+        """stored | refused | dead-lettered | in flight (on the queue, or not yet received) | failed (every
+        attempt failed and the message is on no queue now: redriven or purged) | item missing (stored,
+        but the table no longer has it) | not found."""
         if not self.hops:
             return "not found"
         if self.ended_in_dlq:
@@ -86,7 +89,14 @@ class Trace:
             return "stored"
         if self.refused:
             return "refused"
-        return "in flight"
+        if any(hop.outcome == "waiting" for hop in self.hops):
+            return "in flight"
+        stores = [hop for hop in self.hops if hop.kind == "store"]
+        if not stores or stores[-1].outcome == "no outcome logged":
+            return "in flight"
+        if any(hop.outcome in ("stored", "duplicate") for hop in stores):
+            return "item missing"
+        return "failed"
 
     @property
     def started_at(self) -> datetime | None:

@@ -14,8 +14,8 @@ from html import escape
 from edalab.tracing.model import Trace
 from edalab.tracing.waterfall import describe, layout, milliseconds
 
-WIDTH, ROW_HEIGHT, TOP, BOTTOM = 960, 30, 34, 16
-LABEL_WIDTH, TEXT_WIDTH = 230, 250
+WIDTH, ROW_HEIGHT, TOP, BOTTOM = 1100, 30, 34, 16
+LABEL_WIDTH, TEXT_WIDTH = 230, 330
 PLOT_LEFT = LABEL_WIDTH
 PLOT_WIDTH = WIDTH - LABEL_WIDTH - TEXT_WIDTH
 COLOURS = {"good": "#2e7d32", "bad": "#c62828", "wait": "#9e9e9e", "dlq": "#c62828"}
@@ -59,9 +59,7 @@ def render(trace: Trace) -> str:
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{y + 7}" width="{width:.1f}" height="{ROW_HEIGHT - 14}" '
                          f'rx="2" fill="{colour}"><title>{escape(row.label)}: {escape(milliseconds(row.duration_ms))}'
                          f' from +{escape(milliseconds(row.offset_ms))}</title></rect>')
-        words = f"{milliseconds(row.duration_ms)} · {describe(hop)}"
-        if len(words) > 44:
-            words = words[:43] + "…"
+        words = f"{milliseconds(row.duration_ms)} · {describe(hop, 44, brief=True)}"
         parts.append(f'<text class="hop-outcome" x="{PLOT_LEFT + PLOT_WIDTH + 12}" y="{middle + 4:.1f}">'
                      f'<title>{escape(describe(hop))}</title>{escape(words)}</text>')
         parts.append("</g>")

@@ -16,9 +16,10 @@ from edalab.tracing.model import Trace
 from edalab.tracing.waterfall import Row, describe, layout, milliseconds
 
 BAR_WIDTH = 40
+OUTCOME_WIDTH = 90  # the console's trace page shows an error whole
 STYLES = {"good": "green", "bad": "bold red", "wait": "grey50", "dlq": "bold red"}
-OUTCOME_STYLES = {"stored": "bold green", "refused": "yellow", "dead-lettered": "bold red",
-                  "in flight": "grey50", "not found": "grey50"}
+OUTCOME_STYLES = {"stored": "bold green", "refused": "yellow", "dead-lettered": "bold red", "failed": "bold red",
+                  "item missing": "yellow", "in flight": "grey50", "not found": "grey50"}
 
 
 def bar(row: Row, span_ms: float, width: int = BAR_WIDTH) -> Text:
@@ -52,10 +53,10 @@ def render(trace: Trace) -> Group:
     for row in waterfall.rows:
         style = STYLES[row.tone] if row.tone in ("bad", "dlq") else None
         table.add_row(Text(row.label, style=style or ""), row.hop.name, f"+{milliseconds(row.offset_ms)}",
-                      milliseconds(row.duration_ms), Text(describe(row.hop), style=style or ""),
+                      milliseconds(row.duration_ms), Text(describe(row.hop, OUTCOME_WIDTH), style=style or ""),
                       bar(row, waterfall.span_ms))
     parts = [heading, table]
-    if trace.missing and trace.outcome != "refused":
+    if trace.missing and trace.outcome not in ("refused", "dead-lettered"):
         parts.append(Text("not complete: " + "; ".join(trace.missing), style="yellow"))
     feedback = ", ".join(trace.feedback_ids)
     if feedback:

@@ -74,19 +74,22 @@ def milliseconds(value: float | None) -> str:
     return f"{minutes:.0f} min {seconds:.0f} s"
 
 
-def describe(hop: Hop) -> str:
-    """What the outcome column says: the outcome and what the engine recorded with it."""
+def describe(hop: Hop, limit: int | None = None, brief: bool = False) -> str:
+    """What the outcome column says: the outcome and what the engine recorded with it (cut to
+    `limit` characters when given; `brief`: without the errors, which a picture's row cannot hold)."""
     words = hop.outcome
     details = hop.details
-    if hop.kind == "intake" and details.get("errors"):
+    if brief and hop.kind == "intake" and details.get("errors"):
+        words += f" ({len(details['errors'])} reasons)" if isinstance(details["errors"], list) else ""
+    elif hop.kind == "intake" and details.get("errors"):
         errors = details["errors"]
         words += ": " + ("; ".join(map(str, errors)) if isinstance(errors, list) else str(errors))
     if hop.kind == "intake" and details.get("escalated"):
         words += " (escalated to the support team)"
-    if hop.kind == "store" and details.get("error"):
+    if hop.kind == "store" and details.get("error") and not brief:
         words += f": {details['error']}"
     if hop.kind == "dlq":
         words += f" after {details.get('receive_count', '?')} receives"
     if hop.outcome == "waiting":
         words += f" (received {details.get('receive_count', 0)} times so far)"
-    return words
+    return words if limit is None or len(words) <= limit else words[:limit - 1] + "…"
