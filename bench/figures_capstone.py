@@ -1,0 +1,99 @@
+"""Figures for lab 11, the capstone: 2,000 feedback submissions through the API, their throughput
+and their POST-to-stored latency, beside seed 003's figures from AWS and a baseline of the same
+work that skips the API.
+
+Why this exists: issue #17 asks `make bench` for the load run's throughput and p50/p95 POST to
+stored, beside the seed's own figures (397 ms at 128 MB, 189 ms at 512 MB). The run is the lab's
+own load generator (`labs/11-capstone-feedback/load.py`: 10 % invalid, 5 % duplicated, 1 %
+unstorable) on the lab's reference solution with its own settings. Every figure comes from what
+the engine recorded: latency = the item's `stored_at` minus the intake's `received_at`, one sample
+per stored item (so the table's median is p50); throughput = items stored per second from the first
+`received_at` to the last `stored_at`.
+
+The seed's figures are the average response time of an API call measured with Postman (a CRUD
+function reading and writing DynamoDB), not a queue's end-to-end time: they sit beside the
+answer time of our POST (client-measured, the seed's measure) and, for scale, beside POST to stored.
+
+The baseline, measured in the same run on the same engine: the same number of storable
+submissions sent straight to the feedback queue (SendMessageBatch from as many threads, each
+message stamped with its `received_at` as it is sent), i.e. the pipeline without API Gateway and
+the intake function. Call `capstone(engine)` from bench/run.py once every lab is deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from figures import Figure
+
+from edalab import aws, labs
+from edalab.waiting import wait_for
+
+AWS_SEED_003_MS = {128: 397.0, 512: 189.0}  # ../shared/seeds/003: average API response time (Postman)
+
+
+def _seed(label: str) -> dict[str, list[float]]:
+    return {f"AWS, seed 003, {label} at {mb} MB": [ms] for mb, ms in AWS_SEED_003_MS.items()}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def straight_to_queue(load_module, load, threads: int) -> tuple[list[float], float]:
+    """The baseline: as many storable submissions as the load run stored, sent straight to the
+    queue as the intake would send them; returns (latencies in ms, stored per second)."""
+    sqs = aws.client("sqs", load.endpoint)
+    run = f"{load.run}q"
+    count = len(load.of_kind("valid", "duplicate"))
+    straight = load_module.LoadRun(run, load.endpoint, load.api_url, load.queue_url, load.dlq_url,
+                                   load.support_queue_url, load.table, [])
+
+    def batch(start: int) -> None:
+        entries = []
+        for n in range(start, min(start + 10, count)):
+            correlation_id = f"load-{run}-{n:04d}"
+            body = {**load_module.feedback(run, n), "feedback_id": str(uuid.uuid4()),
+                    "correlation_id": correlation_id, "received_at": _now_iso()}
+            entries.append({"Id": str(n - start), "MessageBody": json.dumps(body), "MessageAttributes": {
+                "correlation_id": {"DataType": "String", "StringValue": correlation_id}}})
+        sqs.send_message_batch(QueueUrl=load.queue_url, Entries=entries)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(batch, range(0, count, 10)))
+    items = wait_for(lambda: load_module.stored_items(straight), what=f"{count} submissions sent straight to be stored",
+                     timeout=600, interval=1.0, until=lambda found: len(found) >= count)
+    latencies, throughput, _ = load_module.timings(items.values())
+    load_module.clean_up(straight)
+    return latencies, throughput
+
+
+def capstone(engine) -> list[Figure]:
+    lab = labs.find("11")
+    labs.deploy(lab, engine.endpoint, solution=True)
+    load_module = lab.load_module("load.py")
+    count = int(os.environ.get("BENCH_CAPSTONE_SUBMISSIONS", str(load_module.SENT)))
+    load = load_module.connect(engine.endpoint, count=count)
+    started = time.perf_counter()
+    load_module.send(load)
+    settled = load_module.settle(load, timeout=900)
+    accounting = load_module.account(load, settled)
+    wall = time.perf_counter() - started
+    load_module.clean_up(load)
+    if accounting.problems or not accounting.balanced:
+        raise RuntimeError("the capstone's load run did not add up: " + "; ".join(accounting.problems[:5]))
+    straight_latencies, straight_rate = straight_to_queue(load_module, load, load_module.THREADS)
+    label = f"lab 11, {count:,} submissions through the API ({load_module.THREADS} threads, {wall:.0f} s)"
+    return [
+        Figure(f"{label}: POST → stored (median = p50)", "ms", accounting.latencies_ms,
+               {"same storable submissions straight to the queue": straight_latencies, **_seed("API response")}),
+        Figure(f"{label}: stored per second", "msg/s", [accounting.throughput],
+               {"same storable submissions straight to the queue": [straight_rate]}),
+        Figure(f"{label}: POST → 202 answer, as the client saw it", "ms", accounting.answered_ms,
+               _seed("API response")),
+    ]

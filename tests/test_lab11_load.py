@@ -1,0 +1,74 @@
+"""Lab 11 under load: 2,000 feedback submissions through the API, every one accounted for.
+
+The lab's own load generator (`labs/11-capstone-feedback/load.py`) posts the mix from 8 threads:
+10 % invalid (every kind of bad input the lab names, in turn), 5 % duplicated (each delivered to
+the store a second time once stored, as SQS redelivers), 1 % unstorable (the store refuses them on
+purpose, so each ends in the dead-letter queue after 3 receives). Then, from what the engine
+recorded: stored + refused + dead-lettered = sent; nothing stored twice (one item per submission
+and one `stored` line per item; every second delivery answered `duplicate`); every low rating
+escalated to the support team once; every stored submission's trace complete (intake → queue →
+store → table, one correlation id), every unstorable one's ending in the DLQ.
+
+Marked `slow`: `make test` starts it first on one of its workers, beside the rest of the suite;
+`make test-quick` leaves it out. Timings are `make bench`'s business (bench/figures_capstone.py),
+never asserted here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from support import deploy_lab
+
+from edalab import labs
+from edalab.tracing.build import build
+from edalab.tracing.records import read_records
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def load_module(lab_engine):
+    lab = labs.find("11")
+    deploy_lab(lab, lab_engine.endpoint, solution=True)  # the reference pipeline, with the test settings
+    return lab.load_module("load.py")
+
+
+def test_two_thousand_submissions_are_each_stored_refused_or_dead_lettered_once(lab_engine, load_module):
+    started_ms = int(time.time() * 1000)
+    load = load_module.connect(lab_engine.endpoint)
+    try:
+        load_module.send(load)
+        settled = load_module.settle(load, timeout=600)
+        accounting = load_module.account(load, settled)
+
+        assert accounting.problems == []
+        assert (accounting.sent, accounting.refused, accounting.stored, accounting.dead_lettered) == (
+            2_000, 200, 1_780, 20)
+        assert accounting.balanced
+
+        # a low rating reaches the support team once, whatever the store did with it afterwards
+        low = {s.correlation_id for s in load.accepted if s.rating <= 2}
+        escalated = load_module.escalated(load)
+        assert set(escalated) == low and set(escalated.values()) == {1}
+
+        # the trace of each, built only from the engine's records (one read for all of them)
+        records = read_records(lab_engine.endpoint, since_ms=started_ms - 1_000)
+        traces = {s.correlation_id: build(records, s.correlation_id) for s in load.submissions}
+        stored = [s.correlation_id for s in load.of_kind("valid", "duplicate")]
+        incomplete = {cid: traces[cid].missing for cid in stored if not traces[cid].complete}
+        assert incomplete == {}
+        assert all(traces[s.correlation_id].feedback_ids == [s.feedback_id] for s in load.of_kind("valid", "duplicate"))
+        # refused at the door, never queued (a bad correlation id cannot be traced by the one it lacks)
+        assert all(traces[s.correlation_id].refused for s in load.of_kind("invalid")
+                   if s.headers["X-Correlation-Id"] == s.correlation_id)
+        for s in load.of_kind("unstorable"):
+            trace = traces[s.correlation_id]
+            assert trace.ended_in_dlq and not trace.complete, s.correlation_id
+            assert [hop.attempt for hop in trace.hops if hop.kind == "store"] == [1, 2, 3], s.correlation_id
+        duplicated = load.of_kind("duplicate")
+        assert all([hop.outcome for hop in traces[s.correlation_id].hops if hop.kind == "store"][-1] == "duplicate"
+                   for s in duplicated)
+    finally:
+        load_module.clean_up(load)
