@@ -216,6 +216,12 @@ def test_bad_input_is_a_message_never_a_traceback(state, tmp_path, monkeypatch):
     assert code == 1 and "imports surely_not_installed_xyz" in out and "no package installed in .venv provides it" in out
 
     shutil.rmtree(tmp_path / "labs")
+    _fake_lab(tmp_path, monkeypatch, handler="def handler(event, context:\n    pass\n")
+    code, out = _plan("99", solution=True)
+    assert code == 1 and "app.py line 1 does not parse" in out
+    assert not (state / "aws-plan" / "99").exists()  # no half-made plan
+
+    shutil.rmtree(tmp_path / "labs")
     _fake_lab(tmp_path, monkeypatch, [("QUEUE_URL: !Ref UploadsQueue", "QUEUE_URL: http://localhost:4566/000000000000/q")])
     code, out = _plan("99")
     assert code == 1 and "Resources.Forwarder.Properties.Environment.Variables.QUEUE_URL" in out

@@ -76,6 +76,10 @@ def load(path: Path) -> dict:
         raise TemplateProblem(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateProblem(f"{path} has no Resources section: it is not a CloudFormation template")
+    odd = [name for name, resource in document["Resources"].items()
+           if not isinstance(resource, dict) or not isinstance(resource.get("Properties", {}), dict)]
+    if odd:
+        raise TemplateProblem(f"{path}: resource(s) {', '.join(map(str, odd))} are not a Type with Properties")
     return document
 
 
