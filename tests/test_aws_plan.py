@@ -241,3 +241,13 @@ def test_a_dependency_found_only_at_import_time_is_vendored_and_checked_for_the_
     code, out = _plan("99", solution=True)
     assert code == 1, out
     assert "pydantic-core" in out and "not for python3.13 on arm64 Linux" in out
+
+
+def test_a_parameter_the_template_sets_for_aws_goes_into_the_deploy_command(state, tmp_path, monkeypatch):
+    _fake_lab(tmp_path, monkeypatch, [("      ForwarderCode: upload_forwarder\n",
+                                       "      ForwarderCode: upload_forwarder\n    AwsParameters:\n      FunctionTimeout: 5\n")])
+    code, out = _plan("99")
+    assert code == 0, out
+    assert "--parameter-overrides FunctionTimeout=5 VisibilityTimeout=12" in out
+    assert "FunctionTimeout=5 in the deploy command is the template's value for AWS; locally it is 2." in out
+    assert "EdaLab" not in (state / "aws-plan" / "99" / "template.yaml").read_text()
