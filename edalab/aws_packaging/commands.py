@@ -38,7 +38,9 @@ def script(plan: Plan, stack: str, folder: Path) -> list[str]:
     deploy = f"aws cloudformation deploy --template-file packaged.yaml --stack-name {q(stack)}"
     if plan.capabilities():
         deploy += " \\\n    --capabilities " + " ".join(plan.capabilities())
-    overrides = [f"{name}={q(plan.aws_values.get(name) or _shown(spec))}" for name, spec in plan.parameters.items()]
+    yours = _yours(plan)
+    overrides = [f"{name}={q(plan.aws_values.get(name) or yours.get(name) or _shown(spec))}"
+                 for name, spec in plan.parameters.items()]
     if overrides:
         deploy += " \\\n    --parameter-overrides " + " ".join(overrides)
     lines += [deploy, ""]
@@ -71,6 +73,17 @@ def _shown(spec: dict) -> str:
     return ",".join(map(str, default)) if isinstance(default, list) else str(default)
 
 
+def _yours(plan: Plan) -> dict[str, str]:
+    """Parameters that give a subscription an address only you can fill in: placeholders."""
+    wanted = {"email": "<your-email-address>", "sms": "<your-phone-number>"}
+    found = {}
+    for subscription in _subscriptions(plan):
+        endpoint, protocol = subscription.get("Endpoint"), subscription.get("Protocol")
+        if isinstance(endpoint, dict) and endpoint.get("Ref") in plan.parameters and protocol in wanted:
+            found[endpoint["Ref"]] = wanted[protocol]
+    return found
+
+
 def _api_urls(plan: Plan) -> list[str]:
     return [name for name in (plan.source.get("Outputs") or {}) if name.lower().endswith("url")
             and name.lower().startswith("api")]
@@ -91,7 +104,7 @@ def notes(plan: Plan) -> list[str]:
         parameter = endpoint.get("Ref") if isinstance(endpoint, dict) else None
         if parameter in plan.parameters:  # the learner sets it on deploy
             endpoint = plan.parameters[parameter].get("Default")
-            shown = f"{endpoint} (parameter {parameter}: set yours in --parameter-overrides)"
+            shown = f"{endpoint} (parameter {parameter}: put yours in --parameter-overrides)"
         else:
             shown = endpoint if isinstance(endpoint, str) else "the endpoint the template computes"
         if protocol == "email":
