@@ -28,6 +28,7 @@ Public API (lab 11's check, the load run, `make trace`, the console's Traces pag
     records = tracing.read_records(endpoint)       # every record at once (one read of each source)
     trace = tracing.build(records, "my-id-1")      # pure: many traces from one read
     tracing.summaries(records)                     # newest first: id, outcome, start, hops (the console's list)
+    tracing.read_records(endpoint, correlation_ids=tracing.newest_ids(endpoint, limit=50))  # only the newest 50
 
 Retries are repeated `store` hops (attempt 1, 2, 3) with `queue` "retry" hops between them; a
 dead-lettered message ends with a `dlq` hop. Drawing: `terminal.render(trace)` (rich) and
@@ -41,9 +42,10 @@ from datetime import datetime
 
 from edalab.tracing.build import build
 from edalab.tracing.model import Hop, Trace
-from edalab.tracing.records import Engine, Records, read_records, valid_id
+from edalab.tracing.records import Engine, Records, newest_ids, read_records, valid_id
 
-__all__ = ["Engine", "Hop", "Records", "Summary", "Trace", "build", "gather", "read_records", "summaries", "valid_id"]
+__all__ = ["Engine", "Hop", "Records", "Summary", "Trace", "build", "gather", "newest_ids", "read_records", "summaries",
+           "valid_id"]
 
 
 def gather(engine_or_endpoint, correlation_id: str) -> Trace:

@@ -52,6 +52,8 @@ def build(records: Records, correlation_id: str) -> Trace:
               if message_correlation_id(m) == correlation_id}
     parked = {message_body(m).get("feedback_id"): m for m in records.dead_lettered
               if message_correlation_id(m) == correlation_id}
+    for feedback_id in parked:  # the queue was peeked first: a message moved in between shows on both
+        queued.pop(feedback_id, None)
     accepted = [hop for hop in intakes if hop.outcome == "accepted"]
     feedback_ids = list(dict.fromkeys([hop.feedback_id for hop in accepted] + list(attempts)
                                       + [f for f in list(queued) + list(parked) if f]))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from edalab.tracing import Summary, gather, read_records, summaries, terminal
+from edalab.tracing import Summary, gather, newest_ids, read_records, summaries, terminal
 from edalab.tracing.records import valid_id
 from edalab.tracing.waterfall import milliseconds
 
 RECENT_SHOWN = 8
 WHERE_IDS_COME_FROM = (
-    "A correlation id is what lab 11's `POST {ApiUrl}/feedback` answers: `correlation_id` in its JSON and the "
+    "A correlation id is what lab 11's API answers to `POST …/feedback`: `correlation_id` in its JSON and the "
     "`X-Correlation-Id` header (send your own with `-H 'X-Correlation-Id: my-id-1'`). Every log line of "
     "feedback-intake and feedback-store carries it, and the console's Traces page lists the newest ones."
 )
@@ -50,12 +50,13 @@ def main(endpoint: str, args, say) -> int:
 
 
 def _say_recent(endpoint: str, say) -> None:
+    problems: list[str] = []
     try:
-        records = read_records(endpoint)
+        records = read_records(endpoint, correlation_ids=newest_ids(endpoint, limit=RECENT_SHOWN, problems=problems))
     except (ClientError, BotoCoreError, OSError) as error:
         say(f"(The engine could not be read for recent ids: {error}.)")
         return
-    for problem in records.problems:
+    for problem in dict.fromkeys(problems + records.problems):
         say(f"Note: {problem}.")
     recent = summaries(records, limit=RECENT_SHOWN)
     if not recent:

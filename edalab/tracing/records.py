@@ -33,6 +33,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the contract's short printa
 REPORT_LINE = re.compile(r"REPORT RequestId: (\S+)\s+Duration: ([\d.]+) ms")
 _TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,6}))?\s*(Z|[+-]\d{2}:?\d{2})?")
 REPORTS_PER_CALL = 20  # request ids OR-ed into one filter pattern
+BATCH_GET_KEYS = 100  # BatchGetItem's most keys per call
 
 
 class Engine:
@@ -102,32 +103,55 @@ def engine_for(engine_or_endpoint) -> Engine:
     return Engine(engine_or_endpoint) if isinstance(engine_or_endpoint, str) else engine_or_endpoint
 
 
-def read_records(engine_or_endpoint, correlation_id: str | None = None, since_ms: int | None = None) -> Records:
-    """One id's records (or every record when `correlation_id` is None), at or after `since_ms`."""
+def read_records(engine_or_endpoint, correlation_id: str | None = None, since_ms: int | None = None,
+                 correlation_ids: list[str] | None = None) -> Records:
+    """One id's records, several ids' (`correlation_ids`), or every record (neither), at or after
+    `since_ms`. Every record: one Scan of the table; some ids: only their items."""
     engine = engine_for(engine_or_endpoint)
-    if correlation_id is not None and not valid_id(correlation_id):
-        raise ValueError(f"{correlation_id[:80]!r} is not a correlation id: one is 1 to 64 characters of "
-                         "letters, digits and . _ : -")
+    wanted_ids = [correlation_id] if correlation_id is not None else correlation_ids
+    for given in wanted_ids or []:
+        if not valid_id(given):
+            raise ValueError(f"{given[:80]!r} is not a correlation id: one is 1 to 64 characters of "
+                             "letters, digits and . _ : -")
     records = Records()
-    pattern = f'{{ $.correlation_id = "{correlation_id}" }}' if correlation_id else '{ $.hop EXISTS }'
+    if wanted_ids is not None and not wanted_ids:
+        return records
+    ids = set(wanted_ids or [])
+    pattern = " || ".join(f'$.correlation_id = "{given}"' for given in wanted_ids) if wanted_ids else "$.hop EXISTS"
     for hop, group in LOG_GROUPS.items():
-        for event in _events(engine, group, pattern, since_ms, records.problems):
+        for event in _events(engine, group, f"{{ {pattern} }}", since_ms, records.problems):
             line = parse_line(hop, event)
-            if line and (correlation_id is None or line.get("correlation_id") == correlation_id):
+            if line and (not ids or line.get("correlation_id") in ids):
                 records.lines.append(line)
     records.lines.sort(key=lambda line: line.at)
-    _read_invocations(engine, records, since_ms, every=correlation_id is None)
-    records.queued = _peek(engine, QUEUE, records.problems)
+    _read_invocations(engine, records, since_ms, every=not ids)
+    records.queued = _peek(engine, QUEUE, records.problems)  # before the DLQ: build.py relies on the order
     records.dead_lettered = _peek(engine, DLQ, records.problems)
-    if correlation_id is not None:
-        records.queued = [m for m in records.queued if message_correlation_id(m) == correlation_id]
-        records.dead_lettered = [m for m in records.dead_lettered if message_correlation_id(m) == correlation_id]
+    if ids:
+        records.queued = [m for m in records.queued if message_correlation_id(m) in ids]
+        records.dead_lettered = [m for m in records.dead_lettered if message_correlation_id(m) in ids]
         wanted = {line.get("feedback_id") for line in records.lines}
         wanted |= {message_body(m).get("feedback_id") for m in records.queued + records.dead_lettered}
         records.items = _items(engine, {w for w in wanted if isinstance(w, str) and w}, records.problems)
     else:
         records.items = _all_items(engine, records.problems)
     return records
+
+
+def newest_ids(engine_or_endpoint, since_ms: int | None = None, limit: int = 50,
+               problems: list[str] | None = None) -> list[str]:
+    """The `limit` newest correlation ids the intake logged (newest last), from its log group alone
+    (a missing log group is said in `problems`)."""
+    engine = engine_for(engine_or_endpoint)
+    seen: dict[str, None] = {}
+    pattern = '{ $.correlation_id EXISTS }'
+    for event in _events(engine, LOG_GROUPS["intake"], pattern, since_ms, problems if problems is not None else []):
+        line = parse_line("intake", event)
+        given = line.get("correlation_id") if line else None
+        if isinstance(given, str) and valid_id(given):
+            seen.pop(given, None)
+            seen[given] = None
+    return list(seen)[-limit:]
 
 
 def _events(engine: Engine, group: str, pattern: str, since_ms: int | None, problems: list[str]) -> list[dict]:
@@ -229,16 +253,20 @@ def message_correlation_id(message: QueueMessage) -> str:
 
 
 def _items(engine: Engine, feedback_ids: set[str], problems: list[str]) -> dict[str, dict]:
-    found = {}
-    for feedback_id in sorted(feedback_ids):
+    """The items of these feedback ids (BatchGetItem, 100 keys a call)."""
+    found, keys = {}, [{"feedback_id": {"S": feedback_id}} for feedback_id in sorted(feedback_ids)]
+    while keys:
+        request, keys = {TABLE: {"Keys": keys[:BATCH_GET_KEYS], "ConsistentRead": True}}, keys[BATCH_GET_KEYS:]
         try:
-            answer = engine.client("dynamodb").get_item(TableName=TABLE, Key={"feedback_id": {"S": feedback_id}},
-                                                        ConsistentRead=True)
+            while request:
+                answer = engine.client("dynamodb").batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(TABLE, []):
+                    plain = plain_item(item)
+                    found[str(plain.get("feedback_id"))] = plain
+                request = answer.get("UnprocessedKeys") or {}
         except ClientError as error:
             problems.append(_table_problem(error))
             return found
-        if "Item" in answer:
-            found[feedback_id] = plain_item(answer["Item"])
     return found
 
 

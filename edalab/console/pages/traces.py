@@ -52,9 +52,12 @@ class ViewEngine(tracing.Engine):
 
 def recent(view) -> tuple[list[tracing.Summary], list[str]]:
     def read():
-        since = datetime.now(UTC) - RECENT_WINDOW
-        records = tracing.read_records(ViewEngine(view), since_ms=int(since.timestamp() * 1000))
-        return tracing.summaries(records, RECENT_SHOWN), records.problems
+        engine = ViewEngine(view)
+        since_ms = int((datetime.now(UTC) - RECENT_WINDOW).timestamp() * 1000)
+        problems: list[str] = []
+        newest = tracing.newest_ids(engine, since_ms, RECENT_SHOWN, problems)  # then only their records
+        records = tracing.read_records(engine, since_ms=since_ms, correlation_ids=newest)
+        return tracing.summaries(records, RECENT_SHOWN), problems + records.problems
     return view.cached(("traces",), read, ttl=LIST_TTL)
 
 
