@@ -118,7 +118,7 @@ def _plan(lab: labs.Lab, template: Path, solution: bool, say: Callable[[str], No
     packaged = [_package_handler(name, folder, plan, out) for name, folder in sources.items()]
     (out / "template.yaml").write_text(cfn_template.dump(plan.source))
     preview = out / "packaged-preview.yaml"
-    preview.write_text(cfn_template.dump(plan.packaged({p.folder: handler_zip.md5(p.zip_path.read_bytes())
+    preview.write_text(cfn_template.dump_as_package(plan.packaged({p.folder: handler_zip.md5(p.zip_path.read_bytes())
                                                         for p in packaged})))
     findings = lint.lint(preview, LINT_REGIONS)
 

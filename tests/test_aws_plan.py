@@ -7,6 +7,7 @@ No engine is needed: this path is offline by design."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import yaml
 
 from edalab import aws_plan, labs, settings
 from edalab.aws_packaging import cfn_template, dependencies
+from edalab.safety import is_local_endpoint
 
 LAB11 = settings.REPO_ROOT / "labs" / "11-capstone-feedback"
 
@@ -255,3 +257,33 @@ def test_a_parameter_the_template_sets_for_aws_goes_into_the_deploy_command(stat
     assert "--parameter-overrides FunctionTimeout=5 VisibilityTimeout=12" in out
     assert "FunctionTimeout=5 in the deploy command is the template's value for AWS; locally it is 2." in out
     assert "EdaLab" not in (state / "aws-plan" / "99" / "template.yaml").read_text()
+
+
+def test_the_preview_is_byte_for_byte_what_aws_cloudformation_package_writes(engine, state, tmp_path, unique):
+    """The real AWS CLI's `package` (in .venv), run on the written template.yaml against the local
+    engine's S3 in a sealed environment: dummy keys, no config files, every proxy a dead port."""
+    assert is_local_endpoint(engine.endpoint)
+    code, out = _plan("02")
+    assert code == 0, out
+    folder, bucket = state / "aws-plan" / "02", f"aws-plan-{unique}"
+    dead = "http://127.0.0.1:9"
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path), "AWS_ENDPOINT_URL": engine.endpoint,
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": settings.REGION,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+           "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "NO_PROXY": "localhost,127.0.0.1"}
+    s3 = engine.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    try:
+        done = subprocess.run([str(Path(sys.executable).parent / "aws"), "cloudformation", "package", "--template-file",
+                               "template.yaml", "--s3-bucket", bucket, "--output-template-file", "packaged.yaml"],
+                              cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        packaged = (folder / "packaged.yaml").read_text().replace(bucket, "your-artifact-bucket")
+        assert packaged == (folder / "packaged-preview.yaml").read_text()
+        uploaded = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+        zips = sorted(hashlib.md5(z.read_bytes()).hexdigest() for z in (folder / "handlers").glob("*.zip"))
+        assert uploaded == zips
+    finally:
+        for found in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=found["Key"])
+        s3.delete_bucket(Bucket=bucket)

@@ -62,11 +62,22 @@ class _Dumper(yaml.SafeDumper):
     several lines (descriptions, dashboard bodies) as literal blocks."""
 
 
+    def ignore_aliases(self, data) -> bool:  # a value used twice is written twice, never as &id001
+        return True
+
+
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value.strip() else None)
 
 
 _Dumper.add_representer(str, _text)
+
+
+class _PackageDumper(yaml.SafeDumper):
+    """How `aws cloudformation package` writes its output: PyYAML's defaults, keys in order, no aliases."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def load(path: Path) -> dict:
@@ -86,6 +97,11 @@ def load(path: Path) -> dict:
 def dump(document: dict) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
                      allow_unicode=True)
+
+
+def dump_as_package(document: dict) -> str:
+    """The same text `aws cloudformation package` writes for this document."""
+    return yaml.dump(document, Dumper=_PackageDumper, sort_keys=False, default_flow_style=False)
 
 
 @dataclass

@@ -20,8 +20,8 @@ def script(plan: Plan, stack: str, folder: Path) -> list[str]:
     """The commands, with a comment before each step; paste them into a shell."""
     q = shlex.quote
     lines = [
-        "# 0. Your own AWS account: pick the profile and region (EDA Lab never reads them).",
-        "export AWS_PROFILE=<your-profile> AWS_REGION=<your-region>",
+        "# 0. Your own AWS account: edit the profile and region to yours (EDA Lab never reads them).",
+        'export AWS_PROFILE=your-profile AWS_REGION=eu-west-1 && export AWS_DEFAULT_REGION="$AWS_REGION"',
         "aws sts get-caller-identity    # the account everything below is created in",
         "",
         "# 1. A bucket for the zipped handlers (bucket names are global: this one carries your account id).",
@@ -58,8 +58,9 @@ def script(plan: Plan, stack: str, folder: Path) -> list[str]:
         lines.append(f"aws s3 rm s3://{bucket} --recursive    # CloudFormation cannot delete a bucket that holds objects")
     lines += [f"aws cloudformation delete-stack --stack-name {q(stack)}",
               f"aws cloudformation wait stack-delete-complete --stack-name {q(stack)}"]
-    for function in plan.functions:
-        if function.name:  # Lambda creates the group on first run; the stack does not own it
+    in_stack = set(_fixed_names(plan, "AWS::Logs::LogGroup", "LogGroupName"))
+    for function in plan.functions:  # Lambda makes its group on the first run, unless the stack owns one
+        if function.name and f"/aws/lambda/{function.name}" not in in_stack:
             lines.append(f"aws logs delete-log-group --log-group-name /aws/lambda/{function.name}")
     lines += ['aws s3 rb "s3://$BUCKET" --force']
     return lines
