@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +55,15 @@ class MeasuredInvocationResult(InvocationResult):
     duration_ms: float | None = None
 
 
+# Every executor not yet garbage collected: an engine reset stops those LocalStack no longer
+# tracks, such as one still starting (edalab/plugins/reset/lambda_runtime.py).
+_executors: weakref.WeakSet[LocalRuntimeExecutor] = weakref.WeakSet()
+
+
+def live_executors() -> list[LocalRuntimeExecutor]:
+    return list(_executors)
+
+
 def _pid_dir() -> Path | None:
     state = os.environ.get("EDALAB_STATE_DIR")
     return Path(state) / "functions" if state else None
@@ -68,6 +78,8 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._process: FunctionProcess | None = None
         self._env: dict[str, str] = {}
         self._init_ms: float | None = None
+        self.stopped = False
+        _executors.add(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -83,6 +95,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._spawn()
 
     def stop(self) -> None:
+        self.stopped = True  # a start under way kills what it started (see _spawn)
         if self._process is not None:
             self._process.kill()
             self._process = None
@@ -123,6 +136,10 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             pid_dir=_pid_dir(),
             cpu_group=cpu_share.group_for_version(self.function_version),
         )
+        if self.stopped:  # stopped while the process was being started: it must not outlive the stop
+            self._process.kill()
+            self._process = None
+            raise LambdaRuntimeException("The execution environment was stopped while it started.")
         outcome = self._wait(INIT_TIMEOUT_SECONDS)
         if outcome is not None and outcome.kind == "ready":
             self._init_ms = (time.monotonic() - started) * 1000

@@ -13,8 +13,9 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
 `stop_all() -> dict[str, float]`
     Stops every piece of background work that belongs to the state loaded now, and returns how
     many seconds each part took (keys: "lambda", "sqs", "events", "cloudwatch", "metrics",
-    "mail"; informative only). It does NOT change what the stores hold: a save made after it sees
-    every queue, message, function, mapping, alarm and rule as they were. When it returns:
+    "connections", plus counts such as "lambda.environments"; informative only). It does NOT
+    change what the stores hold: a save made after it sees every queue, message, function,
+    mapping, alarm and rule as they were. When it returns:
     - Lambda: every event source mapping's worker is stopped (its long poll ended at once) and
       forgotten (`LambdaProvider.esm_workers` is empty); every function process is killed (in
       parallel) and reaped; the provider has a fresh, empty `LambdaService`, so a function in the
@@ -29,6 +30,8 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
       its thread has ended.
     - Metrics: data points our plugins collected but had not yet sent (`metric_batches`,
       the SQS metric coalescer, Lambda's concurrency gauges) are dropped, never sent.
+    - Connections: LocalStack's cached internal clients have closed their idle keep-alive
+      connections ("connections"; a client still in use reconnects on its next call).
     Calling it twice is harmless.
 
 `start_all() -> dict[str, float]`
@@ -61,7 +64,7 @@ import logging
 import threading
 import time
 
-from edalab.plugins.reset import cloudwatch_runtime, events_runtime, lambda_runtime, sqs_polls
+from edalab.plugins.reset import cloudwatch_runtime, events_runtime, internal_clients, lambda_runtime, sqs_polls
 
 LOG = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ def stop_all() -> dict[str, float]:
         _timed(parts, "events", events_runtime.stop)
         _timed(parts, "cloudwatch", cloudwatch_runtime.stop)
         _timed(parts, "metrics", cloudwatch_runtime.drop_pending_metrics)
+        _timed(parts, "connections", lambda: {"clients": internal_clients.close_idle_connections()})
         _stopped = True
         return parts
 

@@ -25,8 +25,9 @@ def serve_engine_reset():
         return
     from localstack.services.edge import ROUTER
 
-    from edalab.plugins.reset import route
+    from edalab.plugins.reset import internal_clients, route
 
+    internal_clients.record_internal_clients()
     ROUTER.add(route.PATH, route.serve_reset)
     _installed = True
     LOG.info("edalab: POST %s empties every service's state in place", route.PATH)

@@ -32,6 +32,13 @@ def _internal_queue(event_manager):
     return get_fake_sqs_client().queue_manager.queues.get(name) if name else None
 
 
+def _local_executors() -> list:
+    """Every live executor of ours (LAMBDA_RUNTIME_EXECUTOR=local; none with another executor)."""
+    from edalab.plugins.lambda_ import executor
+
+    return executor.live_executors()
+
+
 def signal_stop() -> None:
     """Tells every mapping worker and every asynchronous-invoke poller to stop, and ends their
     waits (returns at once)."""
@@ -64,6 +71,15 @@ def _in_parallel(calls: list, what: str) -> int:
     return len(calls)
 
 
+def _stop_environment(assignments, environment) -> None:
+    """Stops one execution environment (kills its function process); unlike LocalStack's
+    `stop_environment`, a failure is logged where it can be seen."""
+    try:
+        environment.stop()
+    finally:
+        assignments.environments.get(environment.version_manager_id, {}).pop(environment.id, None)
+
+
 def stop() -> dict[str, int]:
     """Stops the mapping workers and every function version of the loaded state; the provider gets a
     fresh, empty LambdaService. Returns once every function process is killed and reaped."""
@@ -86,12 +102,16 @@ def stop() -> dict[str, int]:
     assignments = old.assignment_service
     environments = [environment for by_id in list(assignments.environments.values())
                     for environment in list(by_id.values())]
+    # an environment still starting is in no list of LocalStack's until it has started: its
+    # executor (ours, LAMBDA_RUNTIME_EXECUTOR=local) is stopped directly
+    tracked = {id(environment.runtime_executor) for environment in environments}
+    starting_executors = [executor for executor in _local_executors()
+                          if id(executor) not in tracked and not executor.stopped]
+    counts = {"environments": len(environments), "starting_environments": len(starting_executors),
+              "event_managers": len(event_managers)}
     # every function process and every poller at once; then the versions, which have nothing left to wait for
-    counts = {
-        "environments": len(environments),
-        "event_managers": len(event_managers),
-    }
-    _in_parallel([lambda env=env: assignments.stop_environment(env) for env in environments]
+    _in_parallel([lambda env=env: _stop_environment(assignments, env) for env in environments]
+                 + [executor.stop for executor in starting_executors]
                  + [manager.stop for manager in event_managers], "environment or poller")
     counts["versions"] = _in_parallel([manager.stop for manager in versions]
                                       + [manager.function_version.config.code.destroy_cached for manager in starting],
