@@ -14,10 +14,12 @@ The seed's figures are the average response time of an API call measured with Po
 function reading and writing DynamoDB), not a queue's end-to-end time: they sit beside the
 answer time of our POST (client-measured, the seed's measure) and, for scale, beside POST to stored.
 
-The baseline, measured in the same run on the same engine: the same number of storable
-submissions sent straight to the feedback queue (SendMessageBatch from as many threads, each
-message stamped with its `received_at` as it is sent), i.e. the pipeline without API Gateway and
-the intake function. Call `capstone(engine)` from bench/run.py once every lab is deployed.
+The baselines, measured in the same run on the same engine: the same number of storable
+submissions sent straight to the feedback queue as the intake sends them (each stamped with its
+`received_at` as it goes), i.e. the pipeline without API Gateway and the intake function: once at
+the rate the POSTs were accepted (beside the latency: what the API and the intake add), once all
+at once (beside the throughput: how fast the queue and the store drain on their own, which shows
+where the limit is). Call `capstone(engine)` from bench/run.py once every lab is deployed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from datetime import UTC, datetime
 from figures import Figure
 
 from edalab import aws, labs
-from edalab.waiting import wait_for
 
 AWS_SEED_003_MS = {128: 397.0, 512: 189.0}  # ../shared/seeds/003: average API response time (Postman)
 
@@ -45,29 +46,42 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def straight_to_queue(load_module, load, threads: int) -> tuple[list[float], float]:
-    """The baseline: as many storable submissions as the load run stored, sent straight to the
-    queue as the intake would send them; returns (latencies in ms, stored per second)."""
+def straight_to_queue(load_module, load, threads: int, tag: str, rate: float | None = None) -> tuple[list[float], float]:
+    """A baseline: as many storable submissions as the load run stored, sent straight to the
+    queue as the intake would send them, each stamped with its `received_at` as it goes; all at
+    once (SendMessageBatch) or, with `rate`, one at a time at that many per second. Returns
+    (latencies in ms, stored per second)."""
     sqs = aws.client("sqs", load.endpoint)
-    run = f"{load.run}q"
+    run = f"{load.run}{tag}"
     count = len(load.of_kind("valid", "duplicate"))
     straight = load_module.LoadRun(run, load.endpoint, load.api_url, load.queue_url, load.dlq_url,
                                    load.support_queue_url, load.table, [])
 
-    def batch(start: int) -> None:
-        entries = []
-        for n in range(start, min(start + 10, count)):
-            correlation_id = f"load-{run}-{n:04d}"
-            body = {**load_module.feedback(run, n), "feedback_id": str(uuid.uuid4()),
-                    "correlation_id": correlation_id, "received_at": _now_iso()}
-            entries.append({"Id": str(n - start), "MessageBody": json.dumps(body), "MessageAttributes": {
-                "correlation_id": {"DataType": "String", "StringValue": correlation_id}}})
-        sqs.send_message_batch(QueueUrl=load.queue_url, Entries=entries)
+    def entry(n: int) -> dict:
+        correlation_id = f"load-{run}-{n:04d}"
+        body = {**load_module.feedback(run, n), "feedback_id": str(uuid.uuid4()),
+                "correlation_id": correlation_id, "received_at": _now_iso()}
+        return {"Id": str(n % 10), "MessageBody": json.dumps(body), "MessageAttributes": {
+            "correlation_id": {"DataType": "String", "StringValue": correlation_id}}}
 
+    def batch(start: int) -> None:
+        sqs.send_message_batch(QueueUrl=load.queue_url, Entries=[entry(n) for n in range(start, min(start + 10, count))])
+
+    def paced(n: int) -> None:
+        time.sleep(max(0.0, begun + n / rate - time.perf_counter()))
+        message = entry(n)
+        sqs.send_message(QueueUrl=load.queue_url, MessageBody=message["MessageBody"],
+                         MessageAttributes=message["MessageAttributes"])
+
+    begun = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(batch, range(0, count, 10)))
-    items = wait_for(lambda: load_module.stored_items(straight), what=f"{count} submissions sent straight to be stored",
-                     timeout=600, interval=1.0, until=lambda found: len(found) >= count)
+        if rate is None:
+            list(pool.map(batch, range(0, count, 10)))
+        else:
+            list(pool.map(paced, range(count)))
+    items = load_module.settle(straight, timeout=600).items  # once none is left on the queue
+    if len(items) != count:
+        raise RuntimeError(f"of {count} submissions sent straight to the queue, {len(items)} were stored")
     latencies, throughput, _ = load_module.timings(items.values())
     load_module.clean_up(straight)
     return latencies, throughput
@@ -87,13 +101,18 @@ def capstone(engine) -> list[Figure]:
     load_module.clean_up(load)
     if accounting.problems or not accounting.balanced:
         raise RuntimeError("the capstone's load run did not add up: " + "; ".join(accounting.problems[:5]))
-    straight_latencies, straight_rate = straight_to_queue(load_module, load, load_module.THREADS)
+    # the same arrivals without the API: at the rate the POSTs were accepted (for latency), and
+    # all at once (how fast the queue and the store alone drain them)
+    accepted_rate = len(load.accepted) / load.posted_seconds
+    paced_latencies, _ = straight_to_queue(load_module, load, load_module.THREADS, "p", rate=accepted_rate)
+    _, burst_rate = straight_to_queue(load_module, load, load_module.THREADS, "b")
     label = f"lab 11, {count:,} submissions through the API ({load_module.THREADS} threads, {wall:.0f} s)"
     return [
         Figure(f"{label}: POST → stored (median = p50)", "ms", accounting.latencies_ms,
-               {"same storable submissions straight to the queue": straight_latencies, **_seed("API response")}),
+               {f"straight to the queue at the same {accepted_rate:.0f}/s": paced_latencies,
+                **_seed("API response")}),
         Figure(f"{label}: stored per second", "msg/s", [accounting.throughput],
-               {"same storable submissions straight to the queue": [straight_rate]}),
+               {"straight to the queue, all at once": [burst_rate]}),
         Figure(f"{label}: POST → 202 answer, as the client saw it", "ms", accounting.answered_ms,
                _seed("API response")),
     ]
