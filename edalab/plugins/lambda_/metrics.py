@@ -34,6 +34,7 @@ from localstack.runtime import hooks
 
 from edalab.plugins import uses_stock
 from edalab.plugins.metric_batches import Dimensions, MetricBatcher, shared_batcher
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
@@ -173,5 +174,7 @@ def start_lambda_metrics():
     """Publishes Lambda's invocation metrics as AWS does (not with EDALAB_STOCK_SERVICES=lambda)."""
     if uses_stock("lambda"):
         return
-    install(LambdaMetrics(shared_batcher()))
+    metrics = LambdaMetrics(shared_batcher())
+    # Lambda's code is patched when it is first imported, not at start (on_import.py)
+    when_imported("localstack.services.lambda_.invocation.version_manager", lambda _: install(metrics))
     LOG.info("edalab: Lambda publishes Invocations, Errors, Duration, Throttles and ConcurrentExecutions")

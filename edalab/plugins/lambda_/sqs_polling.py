@@ -19,6 +19,7 @@ import logging
 from localstack.runtime import hooks
 
 from edalab.plugins import uses_stock
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
@@ -83,22 +84,33 @@ def _validating(validate_event_source_mapping):
         validate_scaling_config(request)
         return validate_event_source_mapping(self, context, request)
 
+    validate_with_scaling_config.checks_scaling_config = True
     return validate_with_scaling_config
 
 
 @hooks.on_infra_start()
 def install_sqs_polling():
-    """Puts the long-polling poller and the interruptible worker into LocalStack's ESM factory."""
+    """Puts the long-polling poller and the interruptible worker into LocalStack's ESM factory,
+    and the MaximumConcurrency check into its provider, as each is first imported (on_import.py:
+    importing Lambda here cost the engine's start 0.15 s; no mapping exists before it is)."""
     if uses_stock("lambda"):
         return
-    from localstack.services.lambda_.event_source_mapping import esm_worker_factory
-    from localstack.services.lambda_.provider import LambdaProvider
+    when_imported("localstack.services.lambda_.event_source_mapping.esm_worker_factory", _use_our_poller_and_worker)
+    when_imported("localstack.services.lambda_.provider", _check_scaling_config)
+    LOG.info("edalab: SQS event source mappings long-poll, stop at once and honour MaximumConcurrency")
 
+
+def _use_our_poller_and_worker(esm_worker_factory) -> None:
     from edalab.plugins.lambda_.esm_sqs_poller import LongPollingSqsPoller
 
     if esm_worker_factory.SqsPoller is LongPollingSqsPoller:
         return  # an engine restarted in the same process: installed already
     esm_worker_factory.SqsPoller = LongPollingSqsPoller
     esm_worker_factory.EsmWorker = _interruptible_worker_class()
-    LambdaProvider.validate_event_source_mapping = _validating(LambdaProvider.validate_event_source_mapping)
-    LOG.info("edalab: SQS event source mappings long-poll, stop at once and honour MaximumConcurrency")
+
+
+def _check_scaling_config(provider) -> None:
+    validate = provider.LambdaProvider.validate_event_source_mapping
+    if getattr(validate, "checks_scaling_config", False):
+        return  # an engine restarted in the same process: installed already
+    provider.LambdaProvider.validate_event_source_mapping = _validating(validate)

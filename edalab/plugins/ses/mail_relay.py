@@ -14,17 +14,21 @@ The sink's address is written to `<state>/mail/smtp-address` so tools can say wh
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import logging
 import os
 import re
 import smtplib
 import socket
+import types
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from localstack.runtime import hooks
+
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 _sink = None  # the running aiosmtpd controller, when we started one
@@ -50,10 +54,25 @@ def _start_sink(folder: Path) -> tuple[str, int]:
         (folder / part).mkdir(parents=True, exist_ok=True)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     port = _free_port()
-    _sink = Controller(Mailbox(str(folder)), hostname="127.0.0.1", port=port)
+    _sink = Controller(Mailbox(str(folder)), hostname="127.0.0.1", port=port, loop=_loop_that_greets_at_once())
     _sink.start()
     (folder / "smtp-address").write_text(f"127.0.0.1:{port}\n")
     return "127.0.0.1", port
+
+
+def _loop_that_greets_at_once() -> asyncio.AbstractEventLoop:
+    """An event loop whose server answers a new connection at once. LocalStack patches asyncio's
+    accept for its own use (localstack/http/duplex_socket.py): before handing a connection over it
+    reads the client's first 5 bytes, to tell TLS from plain text, and gives up after 1 s. An SMTP
+    client says nothing until the server has greeted it, so with the patch every SMTP connection
+    waited that second: the engine's start (the controller connects once to check its server) and
+    every email. This loop accepts as asyncio does unpatched; the sink never speaks TLS."""
+    from asyncio.selector_events import BaseSelectorEventLoop
+
+    loop = asyncio.new_event_loop()
+    accept = BaseSelectorEventLoop._accept_connection2
+    loop._accept_connection2 = types.MethodType(getattr(accept, "__wrapped__", accept), loop)
+    return loop
 
 
 def as_email_message(sent: dict) -> bytes:
@@ -93,8 +112,11 @@ def _deliver(host: str, port: int, sent: dict) -> None:
 
 
 def _wire_ses(host: str, port: int) -> None:
-    from localstack.services.ses import provider
+    """Once SES's code is imported (not at start: on_import.py), each email it saves is delivered too."""
+    when_imported("localstack.services.ses.provider", lambda provider: _deliver_what_ses_saves(provider, host, port))
 
+
+def _deliver_what_ses_saves(provider, host: str, port: int) -> None:
     keep_record = provider.save_for_retrospection
 
     def save_and_deliver(sent_email):

@@ -18,6 +18,7 @@ import logging
 from localstack.runtime import hooks
 
 from edalab.plugins import uses_stock
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
@@ -64,11 +65,13 @@ def _publishers():
     return {"email": EmailWithSubject(), "email-json": EmailJsonWithSubject()}
 
 
+def _use_our_email_publishers(publisher) -> None:
+    publisher.PublishDispatcher.topic_notifiers.update(_publishers())
+
+
 @hooks.on_infra_start()
 def use_the_publishers_subject():
     if uses_stock("sns"):
         return
-    from localstack.services.sns.publisher import PublishDispatcher
-
-    PublishDispatcher.topic_notifiers.update(_publishers())
+    when_imported("localstack.services.sns.publisher", _use_our_email_publishers)  # not at start: on_import.py
     LOG.info("edalab: SNS emails carry the Publish call's Subject")

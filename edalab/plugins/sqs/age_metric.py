@@ -25,6 +25,7 @@ from localstack.runtime import hooks
 
 from edalab.plugins import uses_stock
 from edalab.plugins.metric_batches import put_metric_data
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
@@ -81,13 +82,15 @@ def start_age_metric():
     """Adds the age to what the SQS provider reports every interval (not with EDALAB_STOCK_SERVICES=sqs)."""
     if uses_stock("sqs"):
         return
-    from localstack.services.sqs.provider import CloudwatchPublishWorker
+    when_imported("localstack.services.sqs.provider", _publish_age_too)  # not imported at start: on_import.py
+    LOG.info("edalab: SQS publishes ApproximateAgeOfOldestMessage")
 
-    publish_others = CloudwatchPublishWorker.publish_approximate_cloudwatch_metrics
+
+def _publish_age_too(provider) -> None:
+    publish_others = provider.CloudwatchPublishWorker.publish_approximate_cloudwatch_metrics
 
     def publish_with_age(self):
         publish_others(self)
         publish_ages()
 
-    CloudwatchPublishWorker.publish_approximate_cloudwatch_metrics = publish_with_age
-    LOG.info("edalab: SQS publishes ApproximateAgeOfOldestMessage")
+    provider.CloudwatchPublishWorker.publish_approximate_cloudwatch_metrics = publish_with_age

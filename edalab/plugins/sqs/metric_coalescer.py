@@ -20,6 +20,7 @@ import os
 from localstack.runtime import hooks
 
 from edalab.plugins.metric_batches import FLUSH_SECONDS, MetricBatcher, put_metric_data
+from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
@@ -50,12 +51,15 @@ def start_sqs_metric_coalescer():
     global _coalescer
     if os.environ.get("EDALAB_SQS_METRICS_COALESCE", "1") == "0":
         return
-    from localstack.services.sqs import provider
-
     _coalescer = MetricCoalescer()
     _coalescer.start()
-    provider.publish_sqs_metric = _coalescer.publish
+    when_imported("localstack.services.sqs.provider", _publish_through_coalescer)  # not at start: on_import.py
     LOG.info("edalab: SQS per-message metrics are sent once every %.0f s", FLUSH_SECONDS)
+
+
+def _publish_through_coalescer(provider) -> None:
+    if _coalescer is not None:
+        provider.publish_sqs_metric = _coalescer.publish
 
 
 @hooks.on_infra_shutdown()

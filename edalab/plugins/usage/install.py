@@ -29,13 +29,17 @@ def start_usage_metering():
     from localstack.services.edge import ROUTER
 
     from edalab.plugins.usage import lambda_billing, request_hook, route, sns_deliveries
+    from edalab.plugins.on_import import when_imported
     from edalab.plugins.usage.counters import STORE
 
     handlers.serve_custom_service_request_handlers.append(request_hook.remember_item_before)
     handlers.run_custom_response_handlers.append(request_hook.count_response)
     ROUTER.add(route.PATH, route.usage_route(STORE))
-    lambda_billing.install_invocation_billing(STORE)
-    lambda_billing.mark_mapping_invokes()
-    sns_deliveries.install_delivery_counting(STORE)
+    # Lambda's and SNS's code is patched when it is first imported, not at start (on_import.py)
+    when_imported("localstack.services.lambda_.invocation.version_manager",
+                  lambda _: lambda_billing.install_invocation_billing(STORE))
+    when_imported("localstack.services.lambda_.event_source_mapping.esm_worker_factory",
+                  lambda _: lambda_billing.mark_mapping_invokes())
+    when_imported("localstack.services.sns.publisher", lambda _: sns_deliveries.install_delivery_counting(STORE))
     _installed = True
     LOG.info("edalab: the engine counts what it serves (GET %s)", route.PATH)
