@@ -12,7 +12,6 @@ Operations no mixin defines fall through to LocalStack's provider.
 from __future__ import annotations
 
 from localstack.services.cloudwatch.provider_v2 import CloudwatchProvider
-from localstack.services.plugins import Service, aws_provider
 
 from edalab.plugins.cloudwatch.alarms import Alarms
 from edalab.plugins.cloudwatch.dashboards import Dashboards
@@ -21,8 +20,3 @@ from edalab.plugins.cloudwatch.metric_queries import MetricQueries
 
 class EdaLabCloudwatchProvider(Alarms, Dashboards, MetricQueries, CloudwatchProvider):
     """LocalStack's CloudWatch provider with the mixins' operations in front of it."""
-
-
-@aws_provider(api="cloudwatch", name="edalab")
-def cloudwatch_provider() -> Service:
-    return Service.for_provider(EdaLabCloudwatchProvider())

@@ -21,7 +21,7 @@ import threading
 
 from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
-from localstack.services.plugins import Service, ServiceLifecycleHook, aws_provider
+from localstack.services.plugins import ServiceLifecycleHook
 from localstack.state import StateVisitor
 
 
@@ -46,8 +46,3 @@ def serialised_moto_dispatcher(provider) -> dict:
     """moto's dispatch table with every operation under one lock."""
     lock = threading.RLock()
     return {op: _serialised(handler, lock) for op, handler in MotoFallbackDispatcher(provider).items()}
-
-
-@aws_provider(api="dynamodb", name="moto")
-def dynamodb_moto() -> Service:
-    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialised_moto_dispatcher)

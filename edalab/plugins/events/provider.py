@@ -11,7 +11,6 @@ front of LocalStack's `EventsProvider`:
 from __future__ import annotations
 
 from localstack.services.events.provider import EventsProvider
-from localstack.services.plugins import Service, aws_provider
 
 from edalab.plugins.events.archive_replay import ArchivesAndReplays
 from edalab.plugins.events.delivery import with_edalab_delivery
@@ -27,8 +26,3 @@ class EdaLabEventsProvider(PatternValidation, ArchivesAndReplays, EventsProvider
         )
         self._target_sender_store[sender.unique_id] = sender
         return sender
-
-
-@aws_provider(api="events", name="edalab")
-def events_provider() -> Service:
-    return Service.for_provider(EdaLabEventsProvider())

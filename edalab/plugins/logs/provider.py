@@ -12,8 +12,6 @@ Operations no mixin defines fall through to LocalStack's provider, then to moto.
 from __future__ import annotations
 
 from localstack.services.logs.provider import LogsProvider
-from localstack.services.moto import MotoFallbackDispatcher
-from localstack.services.plugins import Service, aws_provider
 
 from edalab.plugins.logs.embedded_metrics import EmbeddedMetrics
 from edalab.plugins.logs.insights_queries import InsightsQueries
@@ -22,8 +20,3 @@ from edalab.plugins.logs.pattern_filtering import PatternFiltering
 
 class EdaLabLogsProvider(PatternFiltering, InsightsQueries, EmbeddedMetrics, LogsProvider):
     """LocalStack's Logs provider with the mixins' operations in front of it."""
-
-
-@aws_provider(api="logs", name="edalab")
-def logs_provider() -> Service:
-    return Service.for_provider(EdaLabLogsProvider(), dispatch_table_factory=MotoFallbackDispatcher)
