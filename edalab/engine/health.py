@@ -33,6 +33,11 @@ def is_healthy(endpoint: str) -> bool:
     return health(endpoint) is not None
 
 
+# How often a start asks: the engine answers within ~1 s, and an asking that finds the port closed
+# costs well under a millisecond, so asking every 20 ms (not 100) gives the answer ~40 ms sooner.
+POLL_SECONDS = 0.02
+
+
 def wait_healthy(endpoint: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,5 +45,5 @@ def wait_healthy(endpoint: str, timeout: float, alive: Callable[[], bool] = lamb
             return
         if not alive():
             raise EngineNotHealthy(f"the engine exited before it answered on {endpoint}")
-        time.sleep(0.1)
+        time.sleep(POLL_SECONDS)
     raise EngineNotHealthy(f"the engine did not answer on {endpoint} within {timeout:.0f} s")
