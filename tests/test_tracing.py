@@ -119,6 +119,19 @@ def test_a_stored_and_a_dead_lettered_submission_as_the_engine_recorded_them(lab
         # X-Ray: the intake (TracingConfig Active) continued API Gateway's trace
         assert stored.hops[0].details["xray_trace_id"] == api_trace
 
+        # the same feedback delivered again, as SQS may: a second message, stored once
+        item = tracing.read_records(endpoint, good).items[answer["feedback_id"]]
+        again = {name: value for name, value in item.items() if name not in ("status", "stored_at")}
+        lab_engine.client("sqs").send_message(
+            QueueUrl=lab_engine.client("sqs").get_queue_url(QueueName="edalab-feedback")["QueueUrl"],
+            MessageBody=json.dumps(again, default=str),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": good}})
+        twice = wait_for(lambda: tracing.gather(endpoint, good), what=f"{good}'s second delivery",
+                         timeout=30, until=lambda trace: sum(hop.kind == "store" for hop in trace.hops) == 2)
+        assert [(hop.kind, hop.outcome, hop.attempt) for hop in twice.hops if hop.kind in ("queue", "store")] == [
+            ("queue", "delivered", 1), ("store", "stored", 1), ("queue", "delivered", 1), ("store", "duplicate", 1)]
+        assert twice.complete and twice.outcome == "stored"
+
         visibility = int(FAST_PARAMETERS[STACK]["VisibilityTimeout"])
         parked = wait_for(lambda: tracing.gather(endpoint, poison), what=f"{poison}'s trace to end in the DLQ",
                           timeout=30 + 4 * visibility, until=lambda trace: trace.ended_in_dlq)

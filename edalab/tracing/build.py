@@ -48,33 +48,35 @@ def build(records: Records, correlation_id: str) -> Trace:
     intakes = _intake_hops(lines, records)
     hops += intakes
     attempts = _store_hops(lines, records)
-    queued = {message_body(m).get("feedback_id"): m for m in records.queued
-              if message_correlation_id(m) == correlation_id}
-    parked = {message_body(m).get("feedback_id"): m for m in records.dead_lettered
-              if message_correlation_id(m) == correlation_id}
-    for feedback_id in parked:  # the queue was peeked first: a message moved in between shows on both
-        queued.pop(feedback_id, None)
+    queued = _by_feedback(records.queued, correlation_id)
+    parked = _by_feedback(records.dead_lettered, correlation_id)
+    for feedback_id, messages in parked.items():  # the queue was peeked first: a message moved in between
+        for message_id in messages:                # shows on both
+            queued.get(feedback_id, {}).pop(message_id, None)
     accepted = [hop for hop in intakes if hop.outcome == "accepted"]
     feedback_ids = list(dict.fromkeys([hop.feedback_id for hop in accepted] + list(attempts)
                                       + [f for f in list(queued) + list(parked) if f]))
     missing: list[str] = []
     for feedback_id in feedback_ids:
-        mine = sorted(attempts.get(feedback_id, []), key=lambda hop: (hop.attempt or 0, hop.started_at))
+        mine = attempts.get(feedback_id, [])
         intake = next((hop for hop in accepted if hop.feedback_id == feedback_id), None)
-        queue_hops = _queue_hops(feedback_id, intake, mine, queued.get(feedback_id), correlation_id)
+        waiting, dead = queued.get(feedback_id, {}), parked.get(feedback_id, {})
+        first_queue_hops: list[Hop] = []
+        for message_id, deliveries in _by_message(mine, list(waiting) + list(dead)).items():
+            queue_hops = _queue_hops(feedback_id, intake, deliveries, waiting.get(message_id), correlation_id)
+            first_queue_hops = first_queue_hops or queue_hops
+            hops += queue_hops + deliveries
+            if message_id in dead:
+                hops.append(_dlq_hop(feedback_id, intake, deliveries, dead[message_id]))
         if intake is not None:
-            message = queued.get(feedback_id) or parked.get(feedback_id)
+            message = next(iter(list(waiting.values()) + list(dead.values())), None)
             body = message_body(message) if message is not None else {}
             received_at = (records.items.get(feedback_id) or body).get("received_at")
-            _reach_back(intake, [parse_time(received_at)] + [hop.started_at for hop in queue_hops[:1]])
-        hops += queue_hops
-        hops += mine
-        if feedback_id in parked:
-            hops.append(_dlq_hop(feedback_id, intake, mine, parked[feedback_id]))
+            _reach_back(intake, [parse_time(received_at)] + [hop.started_at for hop in first_queue_hops[:1]])
         item = records.items.get(feedback_id)
         if item is not None:
             hops.append(_table_hop(feedback_id, item))
-        missing += _missing(feedback_id, intake, mine, item, feedback_id in parked, correlation_id)
+        missing += _missing(feedback_id, intake, mine, item, bool(dead), correlation_id)
     if intakes and not accepted and not feedback_ids:
         missing.append("the intake refused it, so it never reached the queue")
     hops.sort(key=lambda hop: (hop.started_at, _KIND_ORDER[hop.kind]))
@@ -82,6 +84,28 @@ def build(records: Records, correlation_id: str) -> Trace:
 
 
 _KIND_ORDER = {"intake": 0, "queue": 1, "store": 2, "dlq": 3, "table": 4}
+
+
+def _by_feedback(messages: list, correlation_id: str) -> dict[str, dict[str, object]]:
+    """feedback_id -> {message id: the peeked message} for this correlation id's messages."""
+    found: dict[str, dict[str, object]] = {}
+    for message in messages:
+        if message_correlation_id(message) == correlation_id:
+            found.setdefault(str(message_body(message).get("feedback_id") or ""), {})[message.message_id] = message
+    return found
+
+
+def _by_message(attempts: list[Hop], peeked_ids: list[str]) -> dict[str, list[Hop]]:
+    """A feedback's store attempts by the queue message they received, in order: its retries are one
+    message received again; a duplicate delivery is another message (its own queue hop, no retry)."""
+    groups: dict[str, list[Hop]] = {}
+    for hop in sorted(attempts, key=lambda hop: hop.started_at):
+        groups.setdefault(str(hop.details.get("queue_message_id") or ""), []).append(hop)
+    for message_id in peeked_ids:
+        if message_id not in groups:  # attempts that logged no message id are that message's
+            groups[message_id] = groups.pop("", [])
+    return {message_id: sorted(hops, key=lambda hop: (hop.attempt or 0, hop.started_at))
+            for message_id, hops in groups.items()}
 
 
 def _span(lines: list[LogLine], invocation=None) -> tuple[datetime, float]:
