@@ -7,7 +7,10 @@ purpose, so each ends in the dead-letter queue after 3 receives). Then, from wha
 recorded: stored + refused + dead-lettered = sent; nothing stored twice (one item per submission
 and one `stored` line per item; every second delivery answered `duplicate`); every low rating
 escalated to the support team once; every stored submission's trace complete (intake → queue →
-store → table, one correlation id), every unstorable one's ending in the DLQ.
+store → table, one correlation id), every unstorable one's ending in the DLQ; the DLQ alarm's email
+and SMS sent. Afterwards the run's items, dead letters and escalations are removed, and the test
+waits for the alarm to be OK again and deletes its alerts, so the tests after it on the same
+worker find lab 11 as it was.
 
 Marked `slow`: `make test` starts it first on one of its workers, beside the rest of the suite;
 `make test-quick` leaves it out. Timings are `make bench`'s business (bench/figures_capstone.py),
@@ -21,11 +24,14 @@ import time
 import pytest
 from support import deploy_lab
 
-from edalab import labs
+from edalab import aws, labs, mail, sms
 from edalab.tracing.build import build
 from edalab.tracing.records import read_records
+from edalab.waiting import wait_for
 
 pytestmark = pytest.mark.slow
+
+ALARM, SUPPORT_PHONE = "edalab-feedback-dlq-not-empty", "+15555550100"
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +41,22 @@ def load_module(lab_engine):
     return lab.load_module("load.py")
 
 
+def alerts(endpoint: str, emails_before: set[str]) -> tuple[list, list]:
+    """The DLQ alarm's emails that came since `emails_before`, and every SMS to the support phone."""
+    return ([m for m in mail.read_inbox(endpoint) if ALARM in m.body and m.key not in emails_before],
+            [text for text in sms.read(endpoint) if text.phone_number == SUPPORT_PHONE])
+
+
+def alarm_state(endpoint: str) -> str:
+    return aws.client("cloudwatch", endpoint).describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["StateValue"]
+
+
 def test_two_thousand_submissions_are_each_stored_refused_or_dead_lettered_once(lab_engine, load_module):
+    endpoint = lab_engine.endpoint
     started_ms = int(time.time() * 1000)
-    load = load_module.connect(lab_engine.endpoint)
+    emails_before = {m.key for m in mail.read_inbox(endpoint)}
+    texts_before = alerts(endpoint, emails_before)[1]
+    load = load_module.connect(endpoint)
     try:
         load_module.send(load)
         settled = load_module.settle(load, timeout=600)
@@ -70,5 +89,15 @@ def test_two_thousand_submissions_are_each_stored_refused_or_dead_lettered_once(
         duplicated = load.of_kind("duplicate")
         assert all([hop.outcome for hop in traces[s.correlation_id].hops if hop.kind == "store"][-1] == "duplicate"
                    for s in duplicated)
+
+        # the dead letters raised the DLQ alarm, which told the support team by email and by SMS
+        wait_for(lambda: alerts(endpoint, emails_before), what="the DLQ alarm's email and SMS", timeout=90,
+                 interval=1, until=lambda got: got[0] and len(got[1]) > len(texts_before))
     finally:
         load_module.clean_up(load)
+        # leave the engine as the run found it: the alarm back to OK (it sends nothing then), its alerts gone
+        wait_for(lambda: alarm_state(endpoint), what=f"{ALARM} to be OK again once the DLQ is empty",
+                 timeout=120, interval=1, until=lambda state: state == "OK")
+        mail.delete(alerts(endpoint, emails_before)[0], endpoint)
+        if not texts_before:
+            sms.delete(endpoint, SUPPORT_PHONE)
