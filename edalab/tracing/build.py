@@ -48,8 +48,8 @@ def build(records: Records, correlation_id: str) -> Trace:
     intakes = _intake_hops(lines, records)
     hops += intakes
     attempts = _store_hops(lines, records)
-    queued = _by_feedback(records.queued, correlation_id)
-    parked = _by_feedback(records.dead_lettered, correlation_id)
+    on_queue, on_dlq = records.messages_of(correlation_id)
+    queued, parked = _by_feedback(on_queue), _by_feedback(on_dlq)
     for feedback_id, messages in parked.items():  # the queue was peeked first: a message moved in between
         for message_id in messages:                # shows on both
             queued.get(feedback_id, {}).pop(message_id, None)
@@ -86,12 +86,11 @@ def build(records: Records, correlation_id: str) -> Trace:
 _KIND_ORDER = {"intake": 0, "queue": 1, "store": 2, "dlq": 3, "table": 4}
 
 
-def _by_feedback(messages: list, correlation_id: str) -> dict[str, dict[str, object]]:
-    """feedback_id -> {message id: the peeked message} for this correlation id's messages."""
+def _by_feedback(messages: list) -> dict[str, dict[str, object]]:
+    """feedback_id -> {message id: the peeked message}."""
     found: dict[str, dict[str, object]] = {}
     for message in messages:
-        if message_correlation_id(message) == correlation_id:
-            found.setdefault(str(message_body(message).get("feedback_id") or ""), {})[message.message_id] = message
+        found.setdefault(str(message_body(message).get("feedback_id") or ""), {})[message.message_id] = message
     return found
 
 

@@ -80,6 +80,7 @@ class Records:
     problems: list[str] = field(default_factory=list)  # what could not be read, and what to do
     _index: dict | None = field(default=None, repr=False)
     _indexed: int = field(default=0, repr=False)
+    _messages: dict | None = field(default=None, repr=False)
 
     def lines_of(self, correlation_id: str) -> list[LogLine]:
         """The lines that carry `correlation_id`, oldest first (indexed once: bulk builds are fast)."""
@@ -88,6 +89,15 @@ class Records:
             for line in self.lines:
                 self._index.setdefault(line.get("correlation_id"), []).append(line)
         return self._index.get(correlation_id, [])
+
+    def messages_of(self, correlation_id: str) -> tuple[list[QueueMessage], list[QueueMessage]]:
+        """This id's messages on the queue and on the DLQ (indexed once, as `lines_of`)."""
+        if self._messages is None:
+            self._messages = {}
+            for where, messages in enumerate((self.queued, self.dead_lettered)):
+                for message in messages:
+                    self._messages.setdefault(message_correlation_id(message), ([], []))[where].append(message)
+        return self._messages.get(correlation_id, ([], []))
 
     def correlation_ids(self) -> list[str]:
         """Every correlation id the intake logged, oldest first."""
