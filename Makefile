@@ -14,7 +14,7 @@ TEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage trace aws-plan test test-quick test-container bench clean
+.PHONY: help setup up down status console logs mail reset lab check hint solution deploy progress traffic experiment report drill usage trace load aws-plan test test-quick test-container bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ drill: $(READY) ## break something on purpose for lab LAB=09 (NAME=…; no NAME 
 
 trace: $(READY) ## one correlation id's path through lab 11's pipeline, hop by hop (ID=…)
 	@$(PY) -m edalab trace $(ID)
+
+load: $(READY) ## post lab LAB=11's load run (COUNT=2000: 10 % invalid, 5 % twice, 1 % unstorable) and account for each
+	@$(PY) -m edalab load $(LAB) $(if $(COUNT),--count $(COUNT))
 
 aws-plan: $(READY) ## package lab LAB=11 for a real AWS account and print the commands (sends nothing; SOLUTION=1: the solution)
 	@$(PY) -m edalab aws-plan $(LAB) $(if $(filter 1 yes true,$(SOLUTION)),--solution)

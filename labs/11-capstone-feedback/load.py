@@ -44,6 +44,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from botocore.exceptions import ClientError
+
 from edalab import aws, bootstrap
 from edalab.checks import json_log_lines
 from edalab.http_call import http
@@ -56,6 +58,7 @@ QUEUE, DLQ, SUPPORT_QUEUE = "edalab-feedback", "edalab-feedback-dlq", "edalab-fe
 INTAKE, STORE = "feedback-intake", "feedback-store"
 
 SENT = 2_000
+MAX_COUNT = 10_000  # `make load COUNT=…`: more would only take longer
 THREADS = 8  # browsers at once; on 2 cores 8 posted ~29 a second, 4 only ~23 (the engine is the limit)
 # the mix, kept exactly rather than drawn at random, so what the engine recorded can be compared
 INVALID_EVERY, INVALID_AT = 10, 9  # 10 %: n % 10 == 9
@@ -176,11 +179,26 @@ def plan(run: str, count: int = SENT) -> list[Submission]:
 
 
 # -- sending --------------------------------------------------------------------------------------
+class NotReady(RuntimeError):
+    """The pipeline is not there to load (the message says what to do)."""
+
+
 def connect(endpoint: str, run: str | None = None, count: int = SENT) -> LoadRun:
     """A run against the deployed stack (its outputs; the queues by their fixed names)."""
-    outputs = bootstrap.stack_outputs(STACK, endpoint)
+    try:
+        outputs = bootstrap.stack_outputs(STACK, endpoint)
+    except ClientError:
+        raise NotReady(f"lab 11 is not deployed (no stack {STACK}): `make deploy LAB=11`") from None
     sqs = aws.client("sqs", endpoint)
-    url = lambda key, name: outputs.get(key) or sqs.get_queue_url(QueueName=name)["QueueUrl"]  # noqa: E731
+
+    def url(key: str, name: str) -> str:
+        try:
+            return outputs.get(key) or sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except ClientError:
+            raise NotReady(f"the queue {name} does not exist yet: build it in labs/11-capstone-feedback/template.yaml "
+                           "(the lab's exercise) and `make deploy LAB=11`, or load the reference with "
+                           "`make solution LAB=11 APPLY=1`") from None
+
     run = run or uuid.uuid4().hex[:8]
     # the stack's ApiUrl output is AWS's address; the engine serves the same API under its own
     api = f"{endpoint.rstrip('/')}/_aws/execute-api/{outputs['ApiId']}/local"
@@ -326,7 +344,8 @@ def settle(load: LoadRun, timeout: float = 300, say: Callable[[str], None] = lam
         items, dead = ({}, []) if on_queue else (stored_items(load), our_messages(load, load.dlq_url))
         missing = accepted - set(items) - {m["body"].get("feedback_id") for m in dead}
         if time.monotonic() - last["said"] > 10:
-            say(f"  {on_queue:,} of this run still on the queue" if on_queue else
+            say(f"  {on_queue:,} of this run still on the queue (an unstorable one waits out the visibility "
+                "timeout between its 3 receives)" if on_queue else
                 f"  {len(items):,} stored, {len(dead)} dead-lettered, {len(missing):,} still on their way")
             last["said"] = time.monotonic()
         return items, dead, missing, on_queue
@@ -491,17 +510,30 @@ def summary(load: LoadRun, accounting: Accounting) -> list[str]:
 
 
 def run(endpoint, args, say) -> int:
-    """`make load LAB=11`: the whole run, its figures, then it removes what it made."""
-    count = getattr(args, "count", None) or SENT
-    load = connect(endpoint, count=count)
-    say(f"Load run {load.run}: {count:,} submissions ({count // INVALID_EVERY} invalid, "
-        f"{count // DUPLICATE_EVERY} duplicated, {count // UNSTORABLE_EVERY} unstorable) to {load.api_url}/feedback")
-    send(load, say=say)
-    settled = settle(load, say=say)
-    accounting = account(load, settled)
-    for line in summary(load, accounting):
-        say(line)
-    for problem in accounting.problems:
-        say(f"  ✗ {problem}")
-    clean_up(load)
-    return 0 if accounting.balanced and not accounting.problems else 1
+    """`make load LAB=11 [COUNT=2000]`: the whole run and its figures; then it removes what it made."""
+    count = SENT if getattr(args, "count", None) is None else args.count
+    if not 1 <= count <= MAX_COUNT:
+        say(f"COUNT={count}: send from 1 to {MAX_COUNT:,} submissions, e.g. COUNT=200 for a quick run")
+        return 2
+    try:
+        load = connect(endpoint, count=count)
+    except NotReady as error:
+        say(str(error))
+        return 2
+    kinds = Counter(s.kind for s in load.submissions)
+    say(f"Load run {load.run}: {count:,} submissions ({kinds['invalid']} invalid, {kinds['duplicate']} delivered "
+        f"twice, {kinds['unstorable']} unstorable) to {load.api_url}/feedback")
+    try:
+        send(load, say=say)
+        accounting = account(load, settle(load, say=say))
+        for line in summary(load, accounting):
+            say(line)
+        for problem in accounting.problems:
+            say(f"  ✗ {problem}")
+        if not accounting.problems:
+            say("Every submission is accounted for, and none was stored twice.")
+        return 0 if accounting.balanced and not accounting.problems else 1
+    finally:
+        removed = clean_up(load)
+        say(f"Removed what the run made: {removed['items']:,} items, {removed['dead letters']} dead letter(s), "
+            f"{removed['escalations']:,} escalations (the DLQ alarm's email and SMS stay in `make mail`).")
