@@ -4,8 +4,9 @@ Why this exists: the log lines say what each function did, the queues say what i
 was parked, the table says what was written; the path is what they say together. This is pure (no
 engine calls), so the load run can build ~1,700 traces from one `read_records` without reading the
 engine again. The rules, one per hop kind:
-- intake: one hop per intake invocation that logged the id, as long as the invocation ran (its
-  REPORT line; without one, its first line to its last); `accepted` or `refused` (with its errors).
+- intake: one hop per intake invocation that logged the id, ending at its last line and as long as
+  the invocation ran (its REPORT line's Duration; never later than its `received_at` and the
+  message's SentTimestamp); `accepted` or `refused` (with its errors).
 - queue: from the message's SentTimestamp (the store logs it) to the first store attempt; between
   two attempts, a `retry` hop (the wait until the visibility timeout let the message go again); a
   message still on the queue is `waiting` with no end yet.
@@ -108,17 +109,16 @@ def _by_message(attempts: list[Hop], peeked_ids: list[str]) -> dict[str, list[Ho
 
 
 def _span(lines: list[LogLine], invocation=None) -> tuple[datetime, float]:
-    """From the first line (or the invocation's start) to the last line (or the invocation's end)."""
+    """From the first line to the last; with the invocation's REPORT, from its last line back by the
+    invocation's Duration (the handler returns right after its last line) when that is earlier."""
     start, end = lines[0].at, lines[-1].at
     if invocation is not None:
-        start = min(start, invocation.started_at)
-        end = max(end, invocation.started_at + timedelta(milliseconds=invocation.duration_ms))
+        start = min(start, end - timedelta(milliseconds=invocation.duration_ms))
     return start, (end - start).total_seconds() * 1000
 
 
 def _reach_back(intake: Hop, moments: list[datetime | None]) -> None:
-    """The intake began no later than it stamped `received_at` and sent the message (SentTimestamp);
-    the REPORT line's time is when the engine stored the logs, a little after the invocation ended."""
+    """The intake began no later than it stamped `received_at` and sent the message (SentTimestamp)."""
     earliest = min((moment for moment in moments if moment is not None), default=None)
     if earliest is not None and earliest < intake.started_at:
         end = intake.ended_at

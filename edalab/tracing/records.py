@@ -8,9 +8,9 @@ LocalStack's developer endpoint, so nothing is received and no receive is counte
 items. `read_records(engine, correlation_id)` reads one id's; `read_records(engine)` reads every
 record at once (the load run builds ~1,700 traces from one read). `build.py` turns them into hops.
 
-Times: the engine stores a whole invocation's log lines with one timestamp (when the invocation
-ended), so a line's own time is the `timestamp` field Powertools writes; an invocation's start is
-its REPORT line's time minus its Duration.
+Times: the engine stamps a whole invocation's log lines with one timestamp, when it ships them (under
+load seconds after the invocation ended), so a line's own time is the `timestamp` field Powertools
+writes, and an invocation lasted its REPORT line's Duration.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ class LogLine:
 @dataclass
 class Invocation:
     request_id: str
-    started_at: datetime
-    duration_ms: float
+    duration_ms: float  # the REPORT line's Duration (the event's own timestamp is when the engine shipped it)
 
 
 @dataclass
@@ -217,7 +216,7 @@ def parse_time(value) -> datetime | None:
 
 
 def _read_invocations(engine: Engine, records: Records, since_ms: int | None, every: bool) -> None:
-    """The REPORT line of every invocation that logged one of the lines: its start and duration."""
+    """The REPORT line of every invocation that logged one of the lines: how long it ran."""
     for hop, group in LOG_GROUPS.items():
         wanted = list(dict.fromkeys(line.get("function_request_id") for line in records.lines
                                     if line.hop == hop and line.get("function_request_id")))
@@ -230,10 +229,7 @@ def _read_invocations(engine: Engine, records: Records, since_ms: int | None, ev
             for event in _events(engine, group, pattern, since_ms, []):
                 match = REPORT_LINE.search(event.get("message", ""))
                 if match:
-                    ended = datetime.fromtimestamp(event["timestamp"] / 1000, UTC)
-                    duration = float(match.group(2))
-                    records.invocations[match.group(1)] = Invocation(
-                        match.group(1), ended - timedelta(milliseconds=duration), duration)
+                    records.invocations[match.group(1)] = Invocation(match.group(1), float(match.group(2)))
 
 
 def _peek(engine: Engine, queue: str, problems: list[str]) -> list[QueueMessage]:

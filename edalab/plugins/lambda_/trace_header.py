@@ -22,9 +22,9 @@ Why this exists (what AWS documents, what LocalStack 2026.3's `ExecutionEnvironm
   link itself is drawn by the X-Ray service, which the community engine does not have.
 - `Parent` is the function's own segment id, new for each invocation.
 
-`install()` replaces `ExecutionEnvironment.invoke` (ten lines that build the payload our executor
-receives) by one that asks `invocation_header()`; the executor plugin calls it when LocalStack loads
-the executor. With EDALAB_STOCK_SERVICES=lambda nothing is changed.
+`install()` wraps `ExecutionEnvironment.invoke` (which builds the payload our executor receives) so
+that it uses `invocation_header()`'s header; the executor plugin calls it when LocalStack loads the
+executor. With EDALAB_STOCK_SERVICES=lambda nothing is changed.
 """
 
 from __future__ import annotations
@@ -92,29 +92,42 @@ def invocation_header(upstream: str | None, tracing_mode: str | None, payload: s
 
 
 def install() -> None:
-    """Makes LocalStack's execution environments hand our executor `invocation_header()`'s header."""
+    """Makes LocalStack's execution environments hand our executor `invocation_header()`'s header.
+
+    It wraps `ExecutionEnvironment.invoke` (whatever wrappers are already there, e.g. the
+    concurrency gauge of `metrics.py`, keep working, in either order): the decided header goes into
+    the invocation's trace context as a header LocalStack cannot overwrite (its `invoke` forces
+    `Sampled=1` and a random Parent onto whatever it finds there)."""
     from edalab.plugins import uses_stock
 
     if uses_stock("lambda"):
         return
-    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment, RuntimeStatus
-    from localstack.utils.strings import to_str
+    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+    from localstack.utils.xray.trace_header import TraceHeader
 
     if getattr(ExecutionEnvironment.invoke, "edalab_trace_header", False):
         return
 
+    class DecidedHeader(TraceHeader):
+        """A header whose sampling decision and parent are final."""
+
+        def ensure_sampled_exists(self, sampled=None):
+            return self
+
+        def ensure_parent_exists(self):
+            return self
+
+    previous = ExecutionEnvironment.invoke
+
     def invoke(self, invocation):
-        assert self.status == RuntimeStatus.INVOKING
-        upstream = (invocation.trace_context or {}).get("aws_trace_header")
+        context = invocation.trace_context if invocation.trace_context is not None else {}
+        upstream = context.get("aws_trace_header")
         header = invocation_header(upstream.to_header_str() if upstream else None,
                                    str(self.function_version.config.tracing_config_mode or ""),
                                    invocation.payload)
-        return self.runtime_executor.invoke(payload={
-            "invoke-id": invocation.request_id,
-            "invoked-function-arn": invocation.invoked_arn,
-            "payload": to_str(invocation.payload),
-            "trace-id": header,
-        })
+        context["aws_trace_header"] = DecidedHeader.from_header_str(header)
+        invocation.trace_context = context
+        return previous(self, invocation)
 
     invoke.edalab_trace_header = True
     ExecutionEnvironment.invoke = invoke
