@@ -37,9 +37,10 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
 `start_all() -> dict[str, float]`
     Starts the background work for whatever the stores hold now (empty after a reset, the
     baseline after a restore), as the services' own `on_after_state_load` hooks would:
-    - Lambda: every function version of the store is started (state Active, its process starts on
-      the first invoke, as before), and every event source mapping gets a worker, polling when the
-      mapping is Enabled (a disabled one is created stopped).
+    - Lambda: every function version of the store is started, all at once (state Pending, then
+      Active; its process starts on the first invoke, as before), then every event source mapping
+      gets a worker, polling when the mapping is Enabled (a disabled one is created stopped).
+      With all labs' 19 versions and 9 mappings: 0.4-1.1 s on 2 busy cores.
     - CloudWatch: the alarm schedule's thread runs and every metric alarm in the store is scheduled
       (evaluated at once, then on its cadence).
     - EventBridge: the provider's runtime objects are rebuilt from the store (buses, rules with

@@ -126,14 +126,81 @@ def stop() -> dict[str, int]:
     return counts
 
 
-def start() -> None:
-    """Starts every function version and event source mapping of the store (LocalStack's own
-    `on_after_state_load`: a worker per mapping, polling when Enabled)."""
+def _needs_localstacks_own_start(functions: list) -> bool:
+    """Capacity providers and provisioned concurrency start as LocalStack's own hook starts them."""
+    return any(fn.provisioned_concurrency_configs or any(version.config.capacity_provider_config
+                                                         for version in fn.versions.values())
+               for fn in functions)
+
+
+def _start_mappings(provider) -> int:
+    """A worker per event source mapping of the store, as LocalStack's `on_after_state_load`
+    makes them (created stopped when the mapping is disabled)."""
+    from localstack.services.lambda_.event_source_mapping.esm_worker import EsmState
+    from localstack.services.lambda_.event_source_mapping.esm_worker_factory import EsmWorkerFactory
+    from localstack.services.lambda_.invocation.lambda_models import State
+    from localstack.services.lambda_.invocation.models import lambda_stores
+    from localstack.services.lambda_.provider_utils import get_function_version_from_arn
+    from localstack.utils.sync import poll_condition
+
+    started = 0
+    for _account, _region, state in list(lambda_stores.iter_stores()):
+        for mapping in list(state.event_source_mappings.values()):
+            function_arn = mapping.get("FunctionArn")
+            if not poll_condition(lambda arn=function_arn: get_function_version_from_arn(arn).config.state.state
+                                  in (State.Active, State.Failed), timeout=STOP_TIMEOUT_SECONDS):
+                LOG.warning("edalab: mapping %s starts for a function that is not Active yet", mapping.get("UUID"))
+            role = get_function_version_from_arn(function_arn).config.role
+            enabled = mapping.get("State", EsmState.DISABLED) not in (EsmState.DISABLED, EsmState.DISABLING)
+            worker = EsmWorkerFactory(mapping, role, enabled).get_esm_worker()
+            worker.create()
+            provider.esm_workers[worker.uuid] = worker
+            started += 1
+    return started
+
+
+def start() -> dict[str, int]:
+    """Starts every function version and event source mapping of the store, as LocalStack's own
+    `on_after_state_load` does (a worker per mapping, polling when Enabled), but the versions all at
+    once: started one after the other, 19 versions took 1.4-2 s."""
+    import dataclasses
+
+    from localstack.services.lambda_.invocation.lambda_models import State, StateReasonCode, VersionState
+    from localstack.services.lambda_.invocation.lambda_service import LambdaService
+    from localstack.services.lambda_.invocation.models import lambda_stores
+    from localstack.utils.strings import short_uid
+
     provider = services.provider("lambda")
     if provider is None:
-        return
+        return {}
+    began = time.perf_counter()
+    timings: dict[str, float] = {}
+    functions = [fn for _a, _r, state in list(lambda_stores.iter_stores()) for fn in list(state.functions.values())]
     unused = provider.lambda_service
-    provider.on_after_state_load()  # installs a new LambdaService and starts the store's versions
+    if _needs_localstacks_own_start(functions):
+        provider.on_after_state_load()  # installs a new LambdaService and starts the store's versions
+    else:
+        service = LambdaService()
+        provider.router.lambda_service = provider.lambda_service = service
+        starting = []
+        for fn in functions:
+            fn.instance_id = short_uid()  # a new engine instance's id, as after a restart
+            for qualifier, version in list(fn.versions.items()):
+                if version.config.state.state == State.Deleting:
+                    continue
+                pending = VersionState(state=State.Pending, code=StateReasonCode.Creating,
+                                       reason="The function is being created.")
+                fn.versions[qualifier] = dataclasses.replace(
+                    version, config=dataclasses.replace(version.config, state=pending))
+                starting.append(service.create_function_version(version))
+        _, late = wait(starting, timeout=STOP_TIMEOUT_SECONDS)
+        if late:
+            LOG.warning("edalab: %d function versions had not started after %.0f s", len(late), STOP_TIMEOUT_SECONDS)
+        versions_started = time.perf_counter()
+        _start_mappings(provider)
+        timings = {"versions_seconds": round(versions_started - began, 4),
+                   "mappings_seconds": round(time.perf_counter() - versions_started, 4)}
     if unused is not provider.lambda_service:
         unused.task_executor.shutdown(cancel_futures=True)
         unused.assignment_service.stop()
+    return {"functions": len(functions), "mappings": len(provider.esm_workers), **timings}
