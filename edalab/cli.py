@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edalab import bootstrap, engine, inventory, lab_commands, labs, loop, mail, settings, sms
+from edalab import baseline, bootstrap, engine, inventory, lab_commands, labs, loop, mail, settings, sms
 from edalab.console.process import ConsoleProcess, PortTaken
 from edalab.engine.health import EngineNotHealthy, health
 from edalab.exercise_validation import ExerciseRejected
@@ -49,7 +49,8 @@ def cmd_up(_args) -> int:
     started = time.monotonic()
     web = ConsoleProcess.default()  # a bad EDALAB_CONSOLE_PORT stops here, before anything starts
     mode, eng = _engine()
-    if eng.is_up():
+    fresh = not eng.is_up()
+    if not fresh:
         console.print(f"[green]Already up[/] ({mode} engine on {eng.endpoint}); checking the bootstrap.")
     else:
         if eng.crashed():
@@ -61,7 +62,10 @@ def cmd_up(_args) -> int:
         seconds = eng.start()
         console.print(f"  engine healthy after {seconds:.1f} s")
     web_line = _console_up(web, eng.endpoint, mode)  # started now, it shows the labs being deployed
-    _bootstrap(eng.endpoint)
+    if fresh:  # an engine with nothing in it: the saved baseline, else every lab through CloudFormation
+        _restore_or_deploy(eng.endpoint)
+    else:  # it may hold what a learner made: deploy what changed, never save it as the baseline
+        _bootstrap(eng.endpoint)
     console.print(f"[green]Up[/] in {time.monotonic() - started:.1f} s: {mode} engine at {eng.endpoint}")
     console.print("  next: `make status`, `make test`, or open labs/00-welcome/README.md")
     console.print(web_line)
@@ -90,6 +94,44 @@ def _bootstrap(endpoint: str) -> None:
         console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)", markup=False)
 
     labs.deploy_all(endpoint, progress=report, found=found)
+
+
+def _restore_baseline(endpoint: str) -> tuple[baseline.Restored | None, str | None]:
+    """The saved baseline restored into the engine (deploying only the labs whose files changed
+    since it was saved), or None and the reason it could not be."""
+    found, began = labs.all_labs(), time.monotonic()
+
+    def report(name: str, outcome: str) -> None:  # an outcome may quote a learner's file: plain text
+        console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)", markup=False)
+
+    try:
+        return baseline.restore(endpoint, found, progress=report), None
+    except baseline.BaselineUnavailable as unavailable:
+        return None, str(unavailable)
+
+
+def _save_baseline(endpoint: str) -> None:
+    """Saves what every lab's deploy produced as the baseline snapshot (a failure is a warning)."""
+    try:
+        saved = baseline.save(endpoint, labs.all_labs())
+        console.print(f"  saved the baseline snapshot in {saved['save_seconds']:.1f} s "
+                      "(`make reset` and the next `make up` restore it)")
+    except baseline.BaselineUnavailable as unavailable:
+        console.print(f"  [yellow]{escape(str(unavailable))}[/] (`make reset` will restart and redeploy)")
+
+
+def _restore_or_deploy(endpoint: str) -> None:
+    """The baseline into an engine that holds nothing of a learner's: the snapshot restored,
+    else, saying why, every lab deployed through CloudFormation and saved as the snapshot."""
+    restored, reason = _restore_baseline(endpoint)
+    if restored is not None:
+        changed = (f"; {len(restored.redeployed)} lab(s) whose files changed redeployed and saved"
+                   if restored.redeployed else "")
+        console.print(f"Restored the baseline snapshot in {restored.seconds:.1f} s{changed}")
+        return
+    console.print(f"[yellow]Not restoring the baseline snapshot:[/] {escape(reason)}")
+    _bootstrap(endpoint)
+    _save_baseline(endpoint)
 
 
 def cmd_down(_args) -> int:
@@ -140,18 +182,35 @@ def cmd_logs(args) -> int:
     return 0
 
 
-def cmd_reset(_args) -> int:
-    """Back to the freshly bootstrapped baseline: the engine's state is in memory, so a
-    restart forgets everything (including what a learner made by hand) and bootstrap redeploys."""
+def cmd_reset(args) -> int:
+    """Back to the baseline every lab deployed, keeping the learner's files and records. The
+    running engine restores its saved snapshot in place (which also empties the inbox) and
+    redeploys the labs whose files changed; FULL=1, or a snapshot that cannot be used, restarts
+    the engine and redeploys every lab through CloudFormation, the slow and exact way, saying why."""
     started = time.monotonic()
     mode, eng = _engine()
+    restored, reason = None, None
+    if args.full:
+        reason = "FULL=1 asks for it"
+    elif not eng.is_up():
+        reason = f"the {mode} engine is not running"
+    else:
+        restored, reason = _restore_baseline(eng.endpoint)
+    if restored is not None:
+        changed = f", {len(restored.redeployed)} changed lab(s) redeployed" if restored.redeployed else ""
+        console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (snapshot restored "
+                      f"in place{changed}; your files and progress are untouched).")
+        return 0
+    console.print(f"[yellow]Resetting the slow, exact way[/] (restart, redeploy every lab): {escape(reason)}")
     eng.stop(graceful=False)
     if mode == "host":  # the inbox is part of the environment's state: a reset empties it
         shutil.rmtree(eng.state / "mail", ignore_errors=True)
     console.print(f"Restarting the {mode} engine ...")
     eng.start()
     _bootstrap(eng.endpoint)
-    console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (your files are untouched).")
+    _save_baseline(eng.endpoint)
+    console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (your files and progress "
+                  "are untouched).")
     return 0
 
 
