@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from edalab import aws, bootstrap
@@ -65,6 +66,7 @@ INVALID_EVERY, INVALID_AT = 10, 9  # 10 %: n % 10 == 9
 UNSTORABLE_EVERY, UNSTORABLE_AT = 100, 4  # 1 %: n % 100 == 4
 DUPLICATE_EVERY, DUPLICATE_AT = 20, 1  # 5 %: n % 20 == 1
 MAX_RECEIVES = 3  # the queue's redrive policy (maxReceiveCount)
+PLAIN = TypeDeserializer()  # a table item's typed values ({"S": "x"}) as plain ones
 
 
 @dataclass
@@ -288,21 +290,10 @@ def stored_items(load: LoadRun) -> dict[str, dict]:
     items = {}
     for page in ddb.get_paginator("scan").paginate(TableName=load.table):
         for raw in page["Items"]:
-            item = {name: _plain(value) for name, value in raw.items()}
+            item = {name: PLAIN.deserialize(value) for name, value in raw.items()}
             if load.is_ours(str(item.get("correlation_id", ""))) or f"Load {load.run} #" in str(item.get("name", "")):
                 items[item["feedback_id"]] = item
     return items
-
-
-def _plain(value: dict):
-    (kind, inner), = value.items()
-    if kind == "N":
-        return float(inner) if "." in inner else int(inner)
-    if kind == "M":
-        return {k: _plain(v) for k, v in inner.items()}
-    if kind == "L":
-        return [_plain(v) for v in inner]
-    return inner
 
 
 def our_messages(load: LoadRun, queue_url: str) -> list[dict]:
