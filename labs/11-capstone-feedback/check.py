@@ -121,6 +121,7 @@ def _settle(ctx, feedback_id: str) -> None:
 def queues(ctx):
     ctx.run = uuid.uuid4().hex[:6]
     ctx.output("ApiId")  # the stack is there
+    _watch_alerts(ctx)
     queue, dlq = _queue_attributes(ctx, QUEUE), _queue_attributes(ctx, DLQ)
     missing = [name for name, attributes in ((QUEUE, queue), (DLQ, dlq)) if not attributes]
     if missing:
@@ -315,7 +316,7 @@ def _sms(ctx) -> list[dict]:
 def _restore_sms(ctx, before: list[dict]) -> None:
     """Forgets the SMS the check caused (the engine forgets by phone number only), then sends
     the earlier ones again."""
-    if len(_sms(ctx)) == len(before):
+    if [s.get("MessageId") for s in _sms(ctx)] == [s.get("MessageId") for s in before]:
         return
     region = ctx.client("sns").meta.region_name
     http("DELETE", f"{ctx.endpoint.rstrip('/')}/_aws/sns/sms-messages?phoneNumber=%2B15555550100&region={region}")
@@ -335,8 +336,39 @@ def _is_our_alert(text: str, since: float) -> bool:
     return ALARM in text and '"NewStateValue": "ALARM"' in text and _changed_at(text) >= since - 1
 
 
-def _our_emails(ctx) -> list[mail.Mail]:
-    return [m for m in mail.read_inbox(ctx.endpoint) if EMAIL in m.to and _is_our_alert(m.body, ctx.since)]
+def _our_emails(ctx, since: float) -> list[mail.Mail]:
+    return [m for m in mail.read_inbox(ctx.endpoint) if EMAIL in m.to and _is_our_alert(m.body, since)]
+
+
+def _our_sms(ctx, since: float) -> list[dict]:
+    return [s for s in _sms(ctx) if _is_our_alert(s.get("Message", ""), since)]
+
+
+def _alarm_firing(ctx) -> bool:
+    alarms = ctx.client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+    return bool(alarms) and alarms[0]["StateValue"] == "ALARM"
+
+
+def _watch_alerts(ctx) -> None:
+    """Notes how the alerts stand before the check, and registers (first, so it runs last, after
+    every feedback of the check has left the queues) the removal of the alerts the check caused.
+    A failed check can leave its feedback in the DLQ until its cleanup, so the alarm may fire
+    then: when it is firing and was not before, the cleanup waits for its email and SMS first."""
+    started, was_firing, sms_before = time.time(), _alarm_firing(ctx), _sms(ctx)
+
+    def remove_alerts():
+        if was_firing:
+            return  # its alerts are from before the check
+        if _alarm_firing(ctx):
+            try:
+                ctx.wait_for(lambda: _our_emails(ctx, started) and _our_sms(ctx, started),
+                             what="the alarm's email and SMS, to remove them", timeout=20)
+            except CheckFailed:
+                pass  # remove what came
+        mail.delete(_our_emails(ctx, started), ctx.endpoint)
+        _restore_sms(ctx, sms_before)
+
+    ctx.cleanup(remove_alerts, "the alarm's email and SMS the check caused")
 
 
 @step("The DLQ starts empty and its alarm is not firing", needs=[queues, alarm_and_subscriptions])
@@ -349,9 +381,6 @@ def clean_start(ctx):
     ctx.wait_for(lambda: _alarm_state(ctx), what=f"alarm {ALARM} to leave ALARM (it fired earlier; the engine looks "
                  "back over three periods)", timeout=60, until=lambda state: state != "ALARM")
     ctx.since = time.time()
-    ctx.sms_before = _sms(ctx)
-    ctx.cleanup(lambda: mail.delete(_our_emails(ctx), ctx.endpoint), "the alarm email the check caused")
-    ctx.cleanup(lambda: _restore_sms(ctx, ctx.sms_before), "the SMS the check caused")
     visibility = int(_queue_attributes(ctx, QUEUE)["VisibilityTimeout"])
     if visibility > CHECK_VISIBILITY:
         sqs = ctx.client("sqs")
@@ -377,8 +406,9 @@ def dead_lettered(ctx):
                           timeout=30 + 4 * visibility, until=bool,
                           missing=lambda _: f"received {len(receives())} time(s) so far; "
                                             + _store_problem(ctx, ctx.unstorable_id))
-    seen = ctx.wait_for(receives, what="feedback-store's log lines about it", timeout=15,
-                        until=lambda counts: len(counts) >= 3)
+    seen = ctx.wait_for(receives, what="feedback-store's 'received' lines about it", timeout=15,
+                        until=lambda counts: len(counts) >= 3, missing=lambda counts: f"{len(counts)} of 3; "
+                        + _store_problem(ctx, ctx.unstorable_id))
     if sorted(seen) != [1, 2, 3]:
         raise CheckFailed(f"feedback-store received the unstorable feedback with receive counts {seen}; "
                           "maxReceiveCount 3 means exactly 3 receives (1, 2, 3), then the DLQ")
@@ -393,9 +423,9 @@ def dead_lettered(ctx):
 def alerted(ctx):
     ctx.wait_for(lambda: _alarm_state(ctx), what=f"alarm {ALARM} in state ALARM", timeout=60,
                  until=lambda state: state == "ALARM")
-    ctx.wait_for(lambda: _our_emails(ctx), what=f"the alarm's email to {EMAIL} (see `make mail`)", timeout=30)
-    ctx.wait_for(lambda: [s for s in _sms(ctx) if _is_our_alert(s.get("Message", ""), ctx.since)],
-                 what=f"the alarm's SMS to {PHONE} (see `make mail`)", timeout=30)
+    ctx.wait_for(lambda: _our_emails(ctx, ctx.since), what=f"the alarm's email to {EMAIL} (see `make mail`)",
+                 timeout=30)
+    ctx.wait_for(lambda: _our_sms(ctx, ctx.since), what=f"the alarm's SMS to {PHONE} (see `make mail`)", timeout=30)
 
 
 @step("The traces follow each correlation id: intake → queue → store → table, and the unstorable one to the DLQ",
