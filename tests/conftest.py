@@ -88,14 +88,25 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def lab_engine(engine, tmp_path_factory) -> Engine:
-    """The session engine with every lab's stack deployed (lab 02 with short retries)."""
+    """The session engine with every lab's stack deployed (lab 02 with short retries), then saved
+    as the baseline snapshot and restored, as `make reset` does: every lab's both-ways check
+    (tests/test_labs.py) then proves the restored state works."""
     from edalab import labs
     from support import FAST_PARAMETERS
 
     # what labs write to the state folder (lab 08's runs and report) goes to the session's, never a learner's
     os.environ.setdefault("EDALAB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
-    labs.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS)
+    found = labs.all_labs()
+    labs.deploy_all(engine.endpoint, parameters=FAST_PARAMETERS, found=found)
+    if engine.source == "host":  # every test after this runs on a restored baseline (make reset's path)
+        from edalab import baseline
+
+        try:
+            baseline.save(engine.endpoint, found, FAST_PARAMETERS)
+            baseline.restore(engine.endpoint, found, FAST_PARAMETERS)
+        except baseline.BaselineUnavailable as unavailable:
+            pytest.fail(f"the deployed labs could not be saved and restored as the baseline: {unavailable}")
     return engine
 
 

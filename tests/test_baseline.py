@@ -1,0 +1,244 @@
+"""The baseline snapshot as a learner meets it: `make up` deploys every lab and saves; a fresh
+engine's `make up` restores it; `make reset` restores in place; a lab whose files changed is the
+only one redeployed; a corrupt snapshot and FULL=1 take the slow, exact way, saying why.
+
+They run the real make targets against an engine of their own (port and state folder), so they
+never touch an engine a learner started. Every lab's check with its solution after a restore is
+proven by tests/test_labs.py: the session's `lab_engine` starts from a restore (conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from edalab import aws, baseline, labs, settings
+from edalab.bootstrap import stack_outputs
+from edalab.engine.host import HostEngine
+from edalab.http_call import http
+from edalab.mail import read_inbox
+from edalab.waiting import wait_for
+from support import free_port, stack_contents
+from test_lifecycle import settled_snapshot
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    state = tmp_path_factory.mktemp("baseline")
+    env = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(state),
+           "EDALAB_CONSOLE_PORT": str(free_port())}
+    env.pop("EDALAB_ENDPOINT", None)
+    env.pop("EDALAB_MAIL_DIR", None)  # the session engine's inbox is not this engine's
+    yield env
+    make(env, "down")
+
+
+DEPLOYED: dict = {}  # the full inventory after `make up` deployed every lab, which every later test compares with
+
+
+def make(env: dict, target: str, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(["make", "--no-print-directory", target, *args], cwd=settings.REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def engine_of(env: dict) -> HostEngine:
+    return HostEngine(Path(env["EDALAB_STATE_DIR"]), int(env["EDALAB_PORT"]))
+
+
+def full_inventory(endpoint: str) -> dict:
+    """Every resource by name (`edalab.inventory`), and per lab stack its resources, outputs, table
+    keys, object versions and queue depths: two equal results are the same environment."""
+    cfn = aws.client("cloudformation", endpoint)
+    found = {"engine": settled_snapshot(endpoint)}
+    for lab in labs.all_labs():
+        resources = cfn.describe_stack_resources(StackName=lab.stack.name)["StackResources"]
+        found[lab.stack.name] = {
+            "resources": sorted((r["LogicalResourceId"], r["PhysicalResourceId"], r["ResourceStatus"])
+                                for r in resources),
+            "outputs": stack_outputs(lab.stack.name, endpoint),
+            "contents": stack_contents(endpoint, lab.stack.name),
+        }
+    return found
+
+
+def differences(expected, found, path: str = "") -> list[str]:
+    """Where two inventories differ, leaf by leaf (for a failure message that names them)."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        return [line for key in sorted(set(expected) | set(found), key=str)
+                for line in differences(expected.get(key), found.get(key), f"{path}/{key}")]
+    return [] if expected == found else [f"{path}: {expected!r} != {found!r}"]
+
+
+def by_name(inventory: dict) -> dict:
+    """What two deploys of the same files share: every resource by name, each stack's resources
+    by logical id and status, its item counts, object keys and queue depths. A new deploy names
+    some things anew (API ids, permission suffixes, mapping UUIDs, object versions, the ids of the
+    items its test events leave);
+    a restore must give the exact inventory instead."""
+    def unversioned(contents: dict) -> dict:
+        named = {"bucket": lambda keys: [key.rsplit("@", 1)[0] for key in keys], "table": len}
+        return {what: named.get(what.split(" ", 1)[0], lambda same: same)(found) for what, found in contents.items()}
+
+    return {name: found if name == "engine" else
+            {"resources": sorted((logical, status) for logical, _, status in found["resources"]),
+             "contents": unversioned(found["contents"])}
+            for name, found in inventory.items()}
+
+
+def assert_same(expected: dict, found: dict) -> None:
+    assert not (diff := differences(expected, found)), "\n".join(diff[:20])
+
+
+def make_a_mess(endpoint: str) -> None:
+    """What a learner makes after `make up`: in every lab's stack an object in each bucket, an
+    item in each table and a message in each queue (those with a consumer set functions to work,
+    so the reset meets processes and in-flight messages too); and one new thing of each kind the
+    reset must clear: queue, topic, bucket, rule with a schedule, alarm, log group, email."""
+    cfn, sqs, s3, ddb, sns, events, cw, logs = (
+        aws.client(s, endpoint) for s in ("cloudformation", "sqs", "s3", "dynamodb", "sns", "events", "cloudwatch", "logs"))
+    for lab in labs.all_labs():
+        for resource in cfn.describe_stack_resources(StackName=lab.stack.name)["StackResources"]:
+            kind, name = resource["ResourceType"], resource["PhysicalResourceId"]
+            if kind == "AWS::S3::Bucket":
+                s3.put_object(Bucket=name, Key="learner/by-hand.json", Body=b"{}")
+            elif kind == "AWS::SQS::Queue":
+                fifo = {"MessageGroupId": "learner", "MessageDeduplicationId": "learner"} if name.endswith(".fifo") else {}
+                sqs.send_message(QueueUrl=name, MessageBody='{"by": "hand"}', **fifo)
+            elif kind == "AWS::DynamoDB::Table":
+                table = ddb.describe_table(TableName=name)["Table"]
+                types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+                ddb.put_item(TableName=name, Item={key["AttributeName"]: {types[key["AttributeName"]]: "1"}
+                                                   for key in table["KeySchema"]})
+    sqs.create_queue(QueueName="learner-extra")
+    s3.create_bucket(Bucket="learner-bucket")
+    events.put_rule(Name="learner-rule", ScheduleExpression="rate(1 minute)")
+    cw.put_metric_alarm(AlarmName="learner-alarm", MetricName="M", Namespace="Learner", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    logs.create_log_group(logGroupName="/learner/by-hand")
+    topic = sns.create_topic(Name="learner-mail")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="learner@edalab.local")
+    sns.publish(TopicArn=topic, Subject="by hand", Message="an email the reset must remove")
+
+
+def test_make_up_saves_the_baseline_and_a_fresh_engine_restores_it(env):
+    first = make(env, "up")
+    assert "Not restoring the baseline snapshot: no snapshot in" in first.stdout
+    assert "edalab-00-welcome: created" in first.stdout
+    assert "saved the baseline snapshot" in first.stdout
+    deployed = full_inventory(engine_of(env).endpoint)
+
+    make(env, "down")
+    again = make(env, "up")
+    assert "Restored the baseline snapshot" in again.stdout, again.stdout
+    assert "created" not in again.stdout and "Deploying" not in again.stdout  # nothing went through CloudFormation
+    assert_same(deployed, full_inventory(engine_of(env).endpoint))
+    DEPLOYED.update(deployed)
+
+
+def test_make_reset_restores_in_place_and_clears_what_a_learner_made(env, monkeypatch):
+    engine = engine_of(env)
+    pid = engine.pid()
+    monkeypatch.setenv("EDALAB_MAIL_DIR", str(engine.state / "mail"))
+    make_a_mess(engine.endpoint)
+    wait_for(lambda: [m for m in read_inbox(engine.endpoint) if m.subject == "by hand"], what="the learner's email")
+    assert differences(DEPLOYED, full_inventory(engine.endpoint))
+
+    result = make(env, "reset")
+    assert "snapshot restored in place" in result.stdout, result.stdout
+    assert engine.pid() == pid  # in place: the same engine process
+    assert_same(DEPLOYED, full_inventory(engine.endpoint))
+    assert [m.subject for m in read_inbox(engine.endpoint)] == []
+    rules = aws.client("events", engine.endpoint).list_rules(NamePrefix="learner")["Rules"]
+    assert rules == []
+
+
+def test_only_the_lab_whose_files_changed_is_redeployed(env):
+    engine = engine_of(env)
+    description = engine.state / "baseline" / "snapshot.json"
+    saved = json.loads(description.read_text())
+    saved["labs"]["02-s3-sqs-lambda"] = "a key from other files"  # as if its handler had changed since
+    description.write_text(json.dumps(saved))
+
+    result = make(env, "reset")
+    assert "edalab-02-s3-sqs-lambda: its files changed since the baseline was saved: deploying" in result.stdout
+    redeployed = [line for line in result.stdout.splitlines() if "files changed since" in line]
+    assert len(redeployed) == 1, result.stdout
+    assert "1 changed lab(s) redeployed" in result.stdout
+    assert json.loads(description.read_text())["labs"]["02-s3-sqs-lambda"] == baseline.lab_key(labs.find("02"))
+    assert_same(DEPLOYED, full_inventory(engine.endpoint))
+
+
+def test_a_corrupt_snapshot_is_refused_untouched_and_reset_falls_back_saying_why(env):
+    engine = engine_of(env)
+    (engine.state / "baseline" / "services" / "sqs" / "state.pickle").write_bytes(b"not a pickle")
+    aws.client("sqs", engine.endpoint).create_queue(QueueName="learner-kept")
+
+    refused = http("POST", engine.endpoint + baseline.RESTORE_PATH, {})
+    assert refused.status == 409 and "cannot be read" in refused.body["message"]
+    assert any(url.endswith("/learner-kept")  # refused before anything changed
+               for url in aws.client("sqs", engine.endpoint).list_queues()["QueueUrls"])
+
+    result = make(env, "reset")
+    assert "Resetting the slow, exact way" in result.stdout and "cannot be read" in result.stdout, result.stdout
+    assert "saved the baseline snapshot" in result.stdout
+    assert_same(by_name(DEPLOYED), by_name(full_inventory(engine.endpoint)))  # deployed anew
+    assert "snapshot restored in place" in make(env, "reset").stdout  # the new snapshot restores
+
+
+def test_full_reset_takes_the_slow_exact_way(env):
+    engine = engine_of(env)
+    pid = engine.pid()
+    result = make(env, "reset", "FULL=1")
+    assert "Resetting the slow, exact way (restart, redeploy every lab): FULL=1 asks for it" in result.stdout
+    assert engine.pid() != pid
+    assert_same(by_name(DEPLOYED), by_name(full_inventory(engine.endpoint)))  # deployed anew
+
+
+def test_an_engine_without_the_snapshot_routes_is_refused_with_the_reason():
+    class NotOurs(BaseHTTPRequestHandler):  # LocalStack without our plugins answers 404 for our paths
+        def do_GET(self):
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotOurs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(baseline.BaselineUnavailable, match="does not serve /_edalab/snapshot"):
+            baseline.restore(f"http://127.0.0.1:{server.server_port}", labs.all_labs())
+    finally:
+        server.shutdown()
+
+
+def test_a_changed_handler_changes_only_its_labs_key(tmp_path, monkeypatch):
+    for part in ("labs", "handlers", "edalab"):
+        shutil.copytree(settings.REPO_ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(settings, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(labs, "LABS_DIR", tmp_path / "labs")
+    found = labs.all_labs()
+    before, engine_before = baseline.lab_keys(found), baseline.engine_key()
+
+    handler = tmp_path / "handlers" / "upload_processor" / "app.py"  # lab 02's exercise
+    handler.write_text(handler.read_text() + "\n# the learner's edit\n")
+    after = baseline.lab_keys(found)
+    assert {name for name in before if before[name] != after[name]} == {"02-s3-sqs-lambda"}
+
+    (tmp_path / "labs" / "03-routing" / "README.md").write_text("read by no deploy")
+    assert baseline.lab_keys(found) == after
+    assert baseline.lab_keys(found, {"edalab-05-fifo-ordering": {"Delay": "1"}})["05-fifo-ordering"] != after["05-fifo-ordering"]
+    assert baseline.engine_key() == engine_before
+    (tmp_path / "edalab" / "plugins" / "events" / "archive_resource.py").write_text("# another resource type\n")
+    changed_resource_type = baseline.engine_key()
+    (tmp_path / "edalab" / "plugins" / "snapshot" / "containers.py").write_text("# other snapshot code\n")
+    assert len({engine_before, changed_resource_type, baseline.engine_key()}) == 3
