@@ -9,6 +9,8 @@ state are dropped, or they would reappear in the new state's CloudWatch a second
 
 from __future__ import annotations
 
+import sys
+
 from edalab.plugins.reset import services
 
 
@@ -28,9 +30,8 @@ def start() -> None:
 
 
 def drop_pending_metrics() -> None:
-    from edalab.plugins import metric_batches
-    from edalab.plugins.sqs import metric_coalescer
-
-    for batcher in (metric_batches._shared, metric_coalescer._coalescer):
+    batchers = [getattr(sys.modules.get(module), name, None) for module, name in
+                (("edalab.plugins.metric_batches", "_shared"), ("edalab.plugins.sqs.metric_coalescer", "_coalescer"))]
+    for batcher in batchers:
         if batcher is not None:
             batcher.discard_pending()

@@ -11,6 +11,8 @@ PutTargets would have, and gives each scheduled rule its job.
 
 from __future__ import annotations
 
+import sys
+
 from edalab.plugins.reset import services
 
 _RUNTIME_STORES = ("_event_bus_services_store", "_rule_services_store", "_target_sender_store",
@@ -25,19 +27,16 @@ def _stores():
 
 
 def stop() -> None:
-    from localstack.aws.api.events import ReplayState
-    from localstack.services.events.scheduler import JobScheduler
-
     provider = services.provider("events")
     if provider is None:
         return
-    JobScheduler.instance().jobs = []  # every job is a scheduled rule's; the loop thread stays
-    try:
-        from edalab.plugins.events import delivery
+    from localstack.aws.api.events import ReplayState
+    from localstack.services.events.scheduler import JobScheduler
 
+    JobScheduler.instance().jobs = []  # every job is a scheduled rule's; the loop thread stays
+    delivery = sys.modules.get("edalab.plugins.events.delivery")
+    if delivery is not None:
         delivery.cancel_pending_retries()
-    except ImportError:
-        pass
     for _account, _region, store in _stores():
         for replay in list(store.replays.values()):
             if replay.state in (ReplayState.STARTING, ReplayState.RUNNING):

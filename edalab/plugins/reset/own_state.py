@@ -11,6 +11,7 @@ Why this exists: a visitor finds only what a service declares. Kept elsewhere, a
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -21,8 +22,9 @@ def reset_usage() -> None:
 
 
 def reset_insights_queries() -> None:
-    from edalab.plugins.logs import insights_queries
-
+    insights_queries = sys.modules.get("edalab.plugins.logs.insights_queries")
+    if insights_queries is None:  # Logs never served a query: nothing to clear, nothing to import
+        return
     with insights_queries._queries_lock:
         for queries in insights_queries._queries.values():
             for query in queries.values():
@@ -32,9 +34,10 @@ def reset_insights_queries() -> None:
 
 def reset_sent_email() -> None:
     from localstack import config
-    from localstack.services.ses import provider
 
-    provider.EMAILS.clear()
+    provider = sys.modules.get("localstack.services.ses.provider")
+    if provider is not None:  # else SES never ran in this process: its record is empty
+        provider.EMAILS.clear()
     folder = Path(config.dirs.data or config.dirs.tmp) / "ses"
     for record in folder.glob("*.json"):
         record.unlink(missing_ok=True)

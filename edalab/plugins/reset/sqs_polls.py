@@ -10,11 +10,14 @@ so no receive outlives a reset; `open_all()` undoes it for the queues the stores
 
 from __future__ import annotations
 
+import sys
+
 
 def _queues():
-    from localstack.services.sqs.models import sqs_stores
-
-    for _account, _region, store in list(sqs_stores.iter_stores()):
+    models = sys.modules.get("localstack.services.sqs.models")
+    if models is None:  # SQS never loaded in this engine: no queue to close
+        return
+    for _account, _region, store in list(models.sqs_stores.iter_stores()):
         yield from list(store.queues.values())
 
 
