@@ -121,6 +121,8 @@ def test_a_low_rating_reaches_the_support_queue_with_its_attributes(capstone):
 BAD_INPUT = [
     ("malformed JSON", b'{"name": "Ada", "rating": ', {}, "not valid JSON"),
     ("a JSON list", b"[1, 2]", {}, "must be a JSON object"),
+    ("a list nested 8,000 deep", b"[" * 8000 + b"]" * 8000, {}, "must be a JSON object"),
+    ("a name nested 2,000 deep", b'{"name": ' + b"[" * 2000 + b"]" * 2000 + b"}", {}, "'name' must be a string"),
     ("wrong types", json.dumps({"name": ["Ada"], "email": 3, "rating": "5", "message": None}).encode(), {},
      "'rating' must be a whole number"),
     ("a rating of 4.5", json.dumps(feedback("x", rating=4.5)).encode(), {}, "not 4.5"),

@@ -49,6 +49,8 @@ def decode_body(body: str | bytes | None) -> tuple[object | None, list[str]]:
         return None, ["the body is not UTF-8 text (it holds bytes that had to be replaced): send the JSON as UTF-8"]
     try:
         return json.loads(text), []
+    except RecursionError:
+        return None, ["the body nests lists or objects too deeply to read: send a flat JSON object"]
     except ValueError as error:
         start = text.strip()[:40]
         if start.startswith(("%7B", "%5B")):  # a form: curl -d without a Content-Type sends one
