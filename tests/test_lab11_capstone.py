@@ -28,6 +28,19 @@ TEMPLATE = "labs/11-capstone-feedback/template.yaml"
 STORE_CODE = "handlers/feedback_store/app.py"
 
 
+def test_the_pristine_lab_answers_with_what_is_missing(lab_engine):
+    """Before the exercise the API and the intake work: bad input is refused as always, and a
+    valid feedback gets a 503 saying the queue is the exercise (never a bare 5xx)."""
+    lab = labs.find(LAB)
+    deploy_lab(lab, lab_engine.endpoint, solution=False)
+    api = f"{lab_engine.endpoint}/_aws/execute-api/edalab-feedback/local"
+    status, body, headers = call("POST", f"{api}/feedback", json.dumps(feedback("pristine")).encode(),
+                                 {"X-Correlation-Id": "pristine-1"})
+    assert status == 503 and "the queue edalab-feedback does not exist yet" in body["message"], body
+    assert body["correlation_id"] == headers["x-correlation-id"] == "pristine-1"
+    assert call("POST", f"{api}/feedback", b"{}")[0] == 400
+
+
 @pytest.fixture(scope="module")
 def capstone(lab_engine):
     lab = labs.find(LAB)
