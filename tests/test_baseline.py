@@ -203,6 +203,23 @@ def test_full_reset_takes_the_slow_exact_way(env):
     assert_same(by_name(DEPLOYED), by_name(full_inventory(engine.endpoint)))  # deployed anew
 
 
+def test_the_routes_refuse_what_they_cannot_do_with_the_reason(env):
+    engine = engine_of(env)
+    save, restore = engine.endpoint + baseline.SAVE_PATH, engine.endpoint + baseline.RESTORE_PATH
+    wrong_method = http("PUT", save, {})
+    assert wrong_method.status == 405 and "POST /_edalab/snapshot saves" in wrong_method.body["message"]
+    assert http("GET", restore).status == 405
+    not_an_object = http("POST", save, [1])
+    assert not_an_object.status == 400 and "send a JSON object" in not_an_object.body["message"]
+    (engine.state / "baseline").rename(engine.state / "baseline.aside")
+    try:
+        for method, url in (("GET", save), ("POST", restore)):
+            missing = http(method, url, {} if method == "POST" else None)
+            assert missing.status == 404 and "no snapshot in" in missing.body["message"], (method, missing.body)
+    finally:
+        (engine.state / "baseline.aside").rename(engine.state / "baseline")
+
+
 def test_an_engine_without_the_snapshot_routes_is_refused_with_the_reason():
     class NotOurs(BaseHTTPRequestHandler):  # LocalStack without our plugins answers 404 for our paths
         def do_GET(self):

@@ -112,10 +112,13 @@ def prepare(folder: Path) -> None:
     the restore to find and report."""
     with _preparing:
         try:
-            stamp = (folder / META).stat().st_mtime_ns
+            stamp, started = (folder / META).stat().st_mtime_ns, time.monotonic()
             for name in _load_order(describe(folder)["services"]):
                 SERVICE_PLUGINS.require(name)
-            _prepared[folder] = (stamp, _read_files(folder))
+            loaded = time.monotonic()
+            description, images, objects = _read_files(folder)
+            ahead = {"services": round(loaded - started, 3), "files": round(time.monotonic() - loaded, 3)}
+            _prepared[folder] = (stamp, ({**description, "read_ahead": ahead}, images, objects))
         except Exception as error:  # noqa: BLE001 - the restore reads again and says what is wrong
             LOG.info("edalab: the snapshot in %s was not read ahead: %s", folder, error)
 
@@ -149,21 +152,27 @@ def restore(folder: Path, background, clear) -> dict:
     reset plugin's), so a service the snapshot does not hold is left empty, as after a reset."""
     started = time.monotonic()
     description, images, objects = read(folder)
-    timings = {"read": round(time.monotonic() - started, 3), "stop": background.stop_all()}
+    timings = {"read": round(time.monotonic() - started, 3), "read_ahead": description.get("read_ahead"),
+               "stop": background.stop_all()}
     names = _load_order(images)
     loading = time.monotonic()
     try:
         timings["clear"] = clear()
+        per_service = timings["services"] = {}
         for name in names:
+            began = time.monotonic()
             service = SERVICE_PLUGINS.require(name)  # loads and starts a service this engine has not used yet
             if name not in HOOKS_LEFT_TO_BACKGROUND:
                 service.lifecycle_hook.on_before_state_load()
             containers.apply(service, images[name], folder / "services" / name)
             if name == "s3":
                 s3_objects.apply(service._provider._storage_backend, objects)
+            per_service[name] = round(time.monotonic() - began, 4)
         for name in names:
             if name not in HOOKS_LEFT_TO_BACKGROUND:
+                began = time.monotonic()
                 _service(name).lifecycle_hook.on_after_state_load()
+                per_service[name] = round(per_service[name] + time.monotonic() - began, 4)
     except Exception as error:
         LOG.exception("edalab: restoring the snapshot failed")
         raise RestoreFailed(f"loading {folder} failed ({type(error).__name__}: {error}); "
