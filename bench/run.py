@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import figures  # noqa: E402
 import figures_alarms  # noqa: E402
 import figures_aws_metrics  # noqa: E402
+import figures_capstone  # noqa: E402
 import figures_console  # noqa: E402
 import figures_cost  # noqa: E402
 import figures_cpu  # noqa: E402
@@ -33,6 +34,7 @@ import figures_logs  # noqa: E402
 import figures_metrics  # noqa: E402
 import figures_polling  # noqa: E402
 import figures_reset  # noqa: E402
+import figures_start  # noqa: E402
 import figures_usage  # noqa: E402
 import report  # noqa: E402
 
@@ -45,6 +47,7 @@ def main() -> None:
     messages = int(os.environ.get("BENCH_MESSAGES", "5000"))
     measured = figures.front_door(runs=3)
     measured += figures_reset.reset_and_up()  # the baseline snapshot beside the full paths (#18)
+    measured += figures_start.start(runs=7) + figures_start.first_deploy(runs=3)  # beside stock LocalStack (#18)
     start, engine = figures.engine_start(runs=3)
     measured.insert(0, start)
     try:
@@ -67,6 +70,7 @@ def main() -> None:
         measured += figures_polling.polling(engine)
         measured += figures_usage.usage_overhead()  # the usage meter on every request, beside none (#15)
         measured += figures_cost.cost(engine)  # lab 08: cost per million uploads and p95, per configuration (#15)
+        measured += figures_capstone.capstone(engine)  # lab 11: 2,000 submissions through the API (#17)
         measured += figures_console.console(engine)  # the console (#14) beside the engine
     finally:
         engine.stop()
