@@ -12,13 +12,15 @@ import threading
 
 from localstack.runtime import hooks
 
+from edalab.plugins import uses_stock
+
 _installed = False  # an engine restarted in the same process keeps its routes
 
 
 @hooks.on_infra_start()
 def install_snapshot_routes():
     global _installed
-    if _installed:
+    if _installed or uses_stock("snapshot"):  # EDALAB_STOCK_SERVICES=snapshot: a stock engine, no routes (404)
         return
     from localstack.services.edge import ROUTER
 
