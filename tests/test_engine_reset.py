@@ -80,6 +80,7 @@ def everything(host: HostEngine) -> dict[str, list]:
         "buckets": [b["Name"] for b in c("s3").list_buckets()["Buckets"]],
         "log groups": [g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]],
         "topics": [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
+        "REST APIs": [api["name"] for api in c("apigateway").get_rest_apis()["items"]],
         "stacks": [s["StackName"] for s in c("cloudformation").describe_stacks()["Stacks"]
                    if s["StackStatus"] != "DELETE_COMPLETE"],
         "emails": [p.name for p in inbox_files(host)],

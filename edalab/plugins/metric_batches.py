@@ -54,6 +54,7 @@ class MetricBatcher:
         self._flush_seconds = flush_seconds
         self._thread_name = thread_name
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         # (account, region, namespace) -> series -> value -> how many times
         self._pending: dict[tuple[str, str, str], dict[SeriesKey, Counter]] = defaultdict(
             lambda: defaultdict(Counter)
@@ -75,6 +76,10 @@ class MetricBatcher:
         self._samplers.append(sampler)
 
     def flush(self) -> None:
+        with self._flushing:  # one flush at a time; discard_pending waits for a send under way
+            self._flush()
+
+    def _flush(self) -> None:
         for sampler in self._samplers:
             try:
                 sampler(self)
@@ -106,14 +111,16 @@ class MetricBatcher:
 
     def discard_pending(self) -> None:
         """Drops what was collected and not yet sent, samplers' readings included (an engine reset:
-        the old state's data points must not reach the new state's CloudWatch)."""
-        for sampler in self._samplers:
-            try:
-                sampler(self)
-            except Exception:  # noqa: BLE001 - what it would add is dropped anyway
-                pass
-        with self._lock:
-            self._pending = defaultdict(lambda: defaultdict(Counter))
+        the old state's data points must not reach the new state's CloudWatch). A flush under way
+        is waited for: what it sends lands in the old state's store, which the reset empties next."""
+        with self._flushing:
+            for sampler in self._samplers:
+                try:
+                    sampler(self)
+                except Exception:  # noqa: BLE001 - what it would add is dropped anyway
+                    pass
+            with self._lock:
+                self._pending = defaultdict(lambda: defaultdict(Counter))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)

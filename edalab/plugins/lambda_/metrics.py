@@ -134,6 +134,22 @@ def _published_above(**_ignored) -> None:
     """Stands in for LocalStack's per-invocation Invocations / Errors publishers."""
 
 
+# Invocations under way (started, their metrics not yet added): an engine reset waits for them
+# to end before it drops the metrics not yet sent (edalab/plugins/reset/cloudwatch_runtime.py).
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+def invocations_in_flight() -> int:
+    return _in_flight
+
+
+def _count_in_flight(change: int) -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += change
+
+
 def install(metrics: LambdaMetrics) -> None:
     from localstack.aws.api.lambda_ import TooManyRequestsException
     from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
@@ -145,13 +161,17 @@ def install(metrics: LambdaMetrics) -> None:
 
     def invoke_measured(self, *, invocation):
         invoked_at = _whole_second(datetime.now(UTC))
+        _count_in_flight(1)
         try:
-            result = invoke_version(self, invocation=invocation)
-        except TooManyRequestsException:
-            metrics.throttled(self.function_version, invocation.invoked_arn, invoked_at)
-            raise
-        metrics.invoked(self.function_version, invocation.invoked_arn, result, invoked_at)
-        return result
+            try:
+                result = invoke_version(self, invocation=invocation)
+            except TooManyRequestsException:
+                metrics.throttled(self.function_version, invocation.invoked_arn, invoked_at)
+                raise
+            metrics.invoked(self.function_version, invocation.invoked_arn, result, invoked_at)
+            return result
+        finally:
+            _count_in_flight(-1)
 
     def invoke_counted(self, invocation):
         function_id = self.function_version.id

@@ -12,8 +12,8 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
 
 `stop_all() -> dict[str, float]`
     Stops every piece of background work that belongs to the state loaded now, and returns how
-    many seconds each part took (keys: "lambda", "sqs", "events", "cloudwatch", "metrics",
-    "connections", plus counts such as "lambda.environments"; informative only). It does NOT
+    many seconds each part took (keys: "lambda", "sqs", "events", "deliveries", "cloudwatch",
+    "metrics", "connections", plus counts such as "lambda.environments"; informative only). It does NOT
     change what the stores hold: a save made after it sees every queue, message, function,
     mapping, alarm and rule as they were. When it returns:
     - Lambda: every event source mapping's worker is stopped (its long poll ended at once) and
@@ -21,11 +21,14 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
       parallel) and reaped; the provider has a fresh, empty `LambdaService`, so a function in the
       store has no running version until `start_all()` (an Invoke in between fails: do not serve
       requests between the two calls).
-    - SQS: every queue's open long polls (ReceiveMessage with WaitTimeSeconds) have returned.
+    - SQS: every queue's open long polls (ReceiveMessage with WaitTimeSeconds) have returned, and
+      the publisher of queue depths to CloudWatch is stopped (a round under way has finished).
     - EventBridge: no scheduled rule's job is left in LocalStack's `JobScheduler` (the scheduler's
       loop thread itself stays, it is engine-wide), no retry timer of ours is pending, every
       running replay is told to stop; the provider's runtime objects (rule services, target
       senders, bus, archive and replay services) are forgotten.
+    - S3 and SNS: event notifications and subscriber deliveries queued and not yet sent are
+      dropped (each provider gets a new dispatcher); those being sent have finished.
     - CloudWatch: the alarm schedule (`alarm_schedule.AlarmSchedule`) has no alarm scheduled and
       its thread has ended.
     - Metrics: data points our plugins collected but had not yet sent (`metric_batches`,
@@ -37,6 +40,9 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
 `start_all() -> dict[str, float]`
     Starts the background work for whatever the stores hold now (empty after a reset, the
     baseline after a restore), as the services' own `on_after_state_load` hooks would:
+    - SQS: every queue of the store can be long-polled again (`stop_all` closed the queues to end
+      their waits, which LocalStack makes permanent; a queue saved while closed is reopened too),
+      and the queue-depth publisher runs again.
     - Lambda: every function version of the store is started, all at once (state Pending, then
       Active; its process starts on the first invoke, as before), then every event source mapping
       gets a worker, polling when the mapping is Enabled (a disabled one is created stopped).
@@ -46,7 +52,8 @@ CONTRACT (the reset plugin and the snapshot plugin both rely on it; both run in 
     - EventBridge: the provider's runtime objects are rebuilt from the store (buses, rules with
       their targets' senders, archives) and every scheduled rule (ScheduleExpression) gets its job,
       enabled as the rule is.
-    It returns how long each part took (keys "lambda", "cloudwatch", "events"). Called without a
+    It returns how long each part took (keys "sqs", "lambda", "cloudwatch", "events", plus counts
+    and phases such as "lambda.functions", "lambda.versions_seconds"). Called without a
     `stop_all()` before it, it calls `stop_all()` first, so work is never started twice.
 
 Rules for a caller (the snapshot's restore):
@@ -65,7 +72,14 @@ import logging
 import threading
 import time
 
-from edalab.plugins.reset import cloudwatch_runtime, events_runtime, internal_clients, lambda_runtime, sqs_polls
+from edalab.plugins.reset import (
+    cloudwatch_runtime,
+    deliveries,
+    events_runtime,
+    internal_clients,
+    lambda_runtime,
+    sqs_runtime,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -95,9 +109,10 @@ def stop_all() -> dict[str, float]:
         # Lambda first: its mappings and async-invoke pollers are told to stop, then every long poll
         # (theirs and clients') is ended, so nobody waits out a 20 s (or 2 s) receive.
         _timed(parts, "lambda.signal", lambda_runtime.signal_stop)
-        _timed(parts, "sqs", sqs_polls.close_all)
+        _timed(parts, "sqs", lambda: {"queues": sqs_runtime.close_all(), "publisher": sqs_runtime.stop_publisher()})
         _timed(parts, "lambda", lambda_runtime.stop)
         _timed(parts, "events", events_runtime.stop)
+        _timed(parts, "deliveries", deliveries.stop)
         _timed(parts, "cloudwatch", cloudwatch_runtime.stop)
         _timed(parts, "metrics", cloudwatch_runtime.drop_pending_metrics)
         _timed(parts, "connections", lambda: {"clients": internal_clients.close_idle_connections()})
@@ -112,7 +127,7 @@ def start_all() -> dict[str, float]:
         parts: dict[str, float] = {}
         if not _stopped:
             parts.update({"stop." + name: took for name, took in stop_all().items()})
-        _timed(parts, "sqs", sqs_polls.open_all)
+        _timed(parts, "sqs", lambda: {"queues": sqs_runtime.open_all(), "publisher": sqs_runtime.start_publisher()})
         _timed(parts, "lambda", lambda_runtime.start)
         _timed(parts, "cloudwatch", cloudwatch_runtime.start)
         _timed(parts, "events", events_runtime.start)

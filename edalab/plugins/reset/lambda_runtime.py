@@ -5,8 +5,8 @@ mapping workers one by one and then `LambdaService.stop()`, which stops at most 
 time; each version stops its execution environments one after the other (ours close a Runtime API
 server: up to 0.5 s each), and each asynchronous-invoke poller is joined while it waits out a 2 s
 receive on Lambda's internal queue: 1.9 s of a 2 s reset measured with every lab deployed. Here
-every poller is told to stop and its wait is ended first (`signal_stop`; the queues of the state
-are closed by `sqs_polls`), then every execution environment (one function process each) and
+every poller is told to stop and its wait is ended first (`signal_stop`; the state's queues are
+closed by `sqs_runtime`), then every execution environment (one function process each) and
 every event manager stops in a thread of its own, then the versions (nothing left to stop but
 their log threads), and the mapping workers' threads are joined.
 """
@@ -94,6 +94,8 @@ def stop() -> dict[str, int]:
     provider.router.lambda_service = provider.lambda_service = LambdaService()
 
     event_managers = list(old.event_managers.values())
+    # an asynchronous invoke its poller handed over already still runs in the poller's pool
+    pollers = [manager.poller for manager in event_managers if getattr(manager, "poller", None) is not None]
     versions = list(old.lambda_running_versions.values()) + list(old.lambda_starting_versions.values())
     starting = list(old.lambda_starting_versions.values())
     old.event_managers.clear()
@@ -113,6 +115,10 @@ def stop() -> dict[str, int]:
     _in_parallel([lambda env=env: _stop_environment(assignments, env) for env in environments]
                  + [executor.stop for executor in starting_executors]
                  + [manager.stop for manager in event_managers], "environment or poller")
+    # the asynchronous invokes already handed over end (their function is stopped): none may reach
+    # the next state's Lambda
+    _in_parallel([lambda poller=poller: poller.invoker_pool.shutdown(wait=True, cancel_futures=True)
+                  for poller in pollers], "asynchronous invoke")
     counts["versions"] = _in_parallel([manager.stop for manager in versions]
                                       + [manager.function_version.config.code.destroy_cached for manager in starting],
                                       "version")
