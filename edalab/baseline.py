@@ -101,8 +101,10 @@ def _refusal(reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if "error" in body and "message" in body:
         return body["message"]
-    return (f"the engine does not serve {SAVE_PATH} (HTTP {reply.status}): its snapshot plugin is not loaded "
-            "(a container engine without our plugins, or an engine started before they were installed)")
+    if reply.status == 404:
+        return (f"the engine does not serve {SAVE_PATH} (HTTP 404): its snapshot plugin is not loaded "
+                "(a container engine without our plugins, or an engine started before they were installed)")
+    return f"the engine answered HTTP {reply.status}: {reply.text[:300]}"
 
 
 def save(endpoint: str, found: list[labs.Lab], parameters: dict | None = None) -> dict:

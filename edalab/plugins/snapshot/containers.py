@@ -85,7 +85,7 @@ def save(service, folder: Path) -> list[str]:
         elif isinstance(container, AssetDirectory):
             source = Path(container.path)
             if source.is_dir():
-                shutil.copytree(source, folder / f"assets-{index}", symlinks=True)
+                shutil.copytree(source, folder / f"assets-{index}", symlinks=True, dirs_exist_ok=True)
             images.append(("assets", source.is_dir()))
             saved.append(f"files {container.service_name}")
         else:

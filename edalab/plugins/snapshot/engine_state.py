@@ -54,6 +54,18 @@ def _service(name: str):
     return SERVICE_PLUGINS.get_service(name)
 
 
+def _saved_while_live(save_once, attempts: int = 5):
+    """A store may change while it is pickled (a function still writing after the deploy):
+    Python then stops with "changed size during iteration"; the save is simply made again."""
+    for attempt in range(attempts):
+        try:
+            return save_once()
+        except RuntimeError as error:
+            if "changed size during iteration" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def save(folder: Path, meta: dict) -> dict:
     """Writes every loaded service's state and S3's bytes to `folder`; returns the snapshot's description."""
     started = time.monotonic()
@@ -66,7 +78,7 @@ def save(folder: Path, meta: dict) -> dict:
         service = _service(name)
         service.lifecycle_hook.on_before_state_save()
         try:
-            saved[name] = containers.save(service, staging / "services" / name)
+            saved[name] = _saved_while_live(lambda: containers.save(service, staging / "services" / name))
         finally:
             service.lifecycle_hook.on_after_state_save()
     objects = s3_objects.save(_service("s3")._provider._storage_backend, staging) if "s3" in services else 0

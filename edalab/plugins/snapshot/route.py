@@ -79,6 +79,9 @@ def serve_snapshot(request, **_ignored):
         return _refusal(409, "SaveRunning", "another save is running; try again when it has finished")
     try:
         return _answer(engine_state.save(folder, meta))
+    except Exception as error:  # the previous snapshot is left whole (the new one is written aside)
+        return _refusal(500, "SaveFailed", f"the state could not be saved ({type(error).__name__}: {error}); "
+                                           "the previous snapshot, if any, is unchanged")
     finally:
         _saving.release()
 
