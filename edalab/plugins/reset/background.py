@@ -106,13 +106,16 @@ def stop_all() -> dict[str, float]:
     global _stopped
     with LOCK:
         parts: dict[str, float] = {}
-        # Lambda first: its mappings and async-invoke pollers are told to stop, then every long poll
+        # S3's and SNS's queued deliveries first, while every target still answers: a delivery under
+        # way to a stopped function would wait out the SDK's retries (11 s seen)
+        _timed(parts, "deliveries", deliveries.stop)
+        # then Lambda: its mappings and async-invoke pollers are told to stop, then every long poll
         # (theirs and clients') is ended, so nobody waits out a 20 s (or 2 s) receive.
         _timed(parts, "lambda.signal", lambda_runtime.signal_stop)
         _timed(parts, "sqs", lambda: {"queues": sqs_runtime.close_all(), "publisher": sqs_runtime.stop_publisher()})
         _timed(parts, "lambda", lambda_runtime.stop)
+        _timed(parts, "deliveries.again", lambda: deliveries.stop(wait=False))  # what functions queued meanwhile
         _timed(parts, "events", events_runtime.stop)
-        _timed(parts, "deliveries", deliveries.stop)
         _timed(parts, "cloudwatch", cloudwatch_runtime.stop)
         _timed(parts, "metrics", cloudwatch_runtime.drop_pending_metrics)
         _timed(parts, "connections", lambda: {"clients": internal_clients.close_idle_connections()})

@@ -5,7 +5,9 @@ thread pools of their own, after the request that caused them has returned. One 
 before a reset was delivered after it: an Invoke of a function the reset had removed, counted by
 the usage meter as the engine's call in the new state. `stop()` gives each provider a new
 dispatcher and retires the old one: what it had queued is dropped, what it was sending finishes
-(into the old state, which the reset empties next), and its threads end.
+(into the old state, which the reset empties next), and its threads end. It runs twice: before
+Lambda stops (while every target still answers), and after (what a function of the old state
+published in between is dropped too).
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ def _new_sns_dispatcher():
     return PublishDispatcher()
 
 
-def _drop_queued_sns(old) -> None:
-    old.executor.shutdown(wait=True, cancel_futures=True)
-    old.topic_partitioned_executor.shutdown(wait=True)
+def stop(wait: bool = True) -> dict[str, bool]:
+    """Retires both dispatchers: queued deliveries are dropped; with `wait`, those under way have
+    finished when it returns (without, they finish on their own: the second pass, after Lambda
+    stopped, must not wait out a delivery to a stopped function's retries)."""
+    def drop_s3(old) -> None:
+        old.executor.shutdown(wait=wait, cancel_futures=True)
 
+    def drop_sns(old) -> None:
+        old.executor.shutdown(wait=wait, cancel_futures=True)
+        old.topic_partitioned_executor.shutdown(wait=wait)
 
-def stop() -> dict[str, bool]:
-    return {
-        "s3_notifications": _retire("s3", "_notification_dispatcher", _new_s3_dispatcher,
-                                    lambda old: old.executor.shutdown(wait=True, cancel_futures=True)),
-        "sns_publishes": _retire("sns", "_publisher", _new_sns_dispatcher, _drop_queued_sns),
-    }
+    return {"s3_notifications": _retire("s3", "_notification_dispatcher", _new_s3_dispatcher, drop_s3),
+            "sns_publishes": _retire("sns", "_publisher", _new_sns_dispatcher, drop_sns)}
