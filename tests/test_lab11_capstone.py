@@ -195,6 +195,26 @@ def test_the_check_names_each_missing_part_of_the_template(lab_engine, tmp_path)
     assert by_number[3].hint == 3
 
 
+def test_without_the_mapping_the_check_names_it_and_removes_its_feedback_from_the_queue(lab_engine, tmp_path):
+    """Nothing takes the check's feedback off the queue when no mapping feeds the store: the
+    check names the mapping, still runs the steps that need only the queues, and removes its
+    feedback from the queue at once instead of waiting for a store that never comes."""
+    lab = labs.find(LAB)
+    report = assert_near_miss_fails(lab, lab_engine.endpoint, tmp_path, {TEMPLATE: [("""  StoreMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref StoreFunction
+      EventSourceArn: !GetAtt FeedbackQueue.Arn
+      BatchSize: 10
+      FunctionResponseTypes: [ReportBatchItemFailures]
+""", "")]}, "feedback-store reads edalab-feedback", ["no event source mapping", "StoreFunction"], hint=2)
+    passed = {r.title for r in report.results if r.status == "passed"}
+    assert {"Invalid feedback is refused with every reason and never queued",
+            "A rating of 2 reaches the support team's queue, and a rating of 4 does not"} <= passed, report.results
+    queue_url = bootstrap.stack_outputs(lab.stack.name, lab_engine.endpoint)["FeedbackQueueUrl"]
+    assert not [m for m in queue_messages(lab_engine.endpoint, queue_url) if "The check's" in m.body]
+
+
 def test_the_check_catches_a_store_that_writes_a_repeated_message_again(lab_engine, tmp_path):
     """The later steps still run: the unstorable feedback is dead-lettered, the alarm's email and
     SMS arrive, and the check then removes them, leaving the inbox and the SMS as they were."""
