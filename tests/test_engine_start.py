@@ -16,10 +16,13 @@ Speed is measured by `make bench` (bench/figures_start.py), never here.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import logging
 import mailbox
 import sys
+import threading
+import types
 import urllib.request
 from pathlib import Path
 
@@ -162,6 +165,47 @@ def test_a_patch_waits_for_its_module_runs_at_once_when_it_is_loaded_and_a_broke
     assert "could not apply" in caplog.text  # the broken patch is reported, the import went on
     when_imported("edalab_start_probe", lambda module: seen.append(("already imported", module.VALUE)))
     assert seen[-1] == ("already imported", 1)
+
+
+def _waiting_in_an_import(thread: threading.Thread) -> bool:
+    """True once `thread` waits in the import system (for another thread's import to end)."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code.co_name == "_find_and_load":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_a_patch_for_a_module_another_thread_is_still_importing_waits_until_its_body_has_run(
+        tmp_path, monkeypatch):
+    gate = types.ModuleType("edalab_start_gate")
+    gate.entered, gate.go_on = threading.Event(), threading.Event()
+    monkeypatch.setitem(sys.modules, "edalab_start_gate", gate)
+    (tmp_path / "edalab_half_probe.py").write_text(
+        "import edalab_start_gate as gate\n"
+        "gate.entered.set()\n"
+        "gate.go_on.wait(30)\n"
+        "def answer():\n    return 'original'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edalab_half_probe", raising=False)
+    importer = threading.Thread(target=importlib.import_module, args=("edalab_half_probe",), daemon=True)
+    importer.start()
+    wait_for(gate.entered.is_set, what="the probe module's body under way", timeout=10)
+    assert "edalab_half_probe" in sys.modules  # half executed: no answer() yet
+
+    def patch(module):
+        module.answer = lambda: "patched"
+
+    patcher = threading.Thread(target=when_imported, args=("edalab_half_probe", patch), daemon=True)
+    patcher.start()
+    # the patcher either waits for the import (right) or has patched the half-run module already (wrong)
+    wait_for(lambda: not patcher.is_alive() or _waiting_in_an_import(patcher),
+             what="the patcher waiting for the import", timeout=10)
+    gate.go_on.set()
+    importer.join(timeout=10)
+    patcher.join(timeout=10)
+    assert sys.modules["edalab_half_probe"].answer() == "patched"
 
 
 def test_collection_pauses_for_the_start_and_resumes_with_the_start_objects_frozen(monkeypatch):

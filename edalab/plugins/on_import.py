@@ -7,13 +7,15 @@ first: about 0.3 s of the engine's start went to importing Lambda, SQS and SNS t
 the engine could answer anything. `when_imported(name, patch)` runs `patch(module)` right after
 `name` has been executed, inside the import that loads it, so no code can use the module
 unpatched: the patch takes effect exactly as if it had been made at start. When the module is
-imported already, the patch runs at once.
+imported already, the patch runs at once (once its body has finished executing, if
+another thread is importing it right now).
 
 A patch that raises is logged and the import goes on, as a failing start hook did.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import logging
@@ -34,12 +36,13 @@ def when_imported(name: str, patch: Patch) -> None:
     """Calls `patch(module)` once module `name` is imported: now if it is, else right after it
     executes (in the importing thread, before the importer gets the module)."""
     with _lock:
-        module = sys.modules.get(name)
-        if module is None:
+        if name not in sys.modules:
             _waiting.setdefault(name, []).append(patch)
             _install_finder()
             return
-    _run(name, module, [patch])
+    # it may be half executed (another thread is importing it): import_module waits on the module's
+    # import lock until its body has run, so the rest of the body cannot overwrite the patch
+    _run(name, importlib.import_module(name), [patch])
 
 
 def _run(name: str, module: ModuleType, patches: list[Patch]) -> None:

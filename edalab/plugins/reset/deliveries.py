@@ -12,7 +12,9 @@ published in between is dropped too).
 
 from __future__ import annotations
 
-from edalab.plugins.reset import services
+from edalab.plugins.reset import bounded, services
+
+WAIT_SECONDS = 10.0  # for the deliveries under way, at most
 
 
 def _retire(service: str, attribute: str, make_new, shut_down) -> bool:
@@ -43,11 +45,17 @@ def stop(wait: bool = True) -> dict[str, bool]:
     finished when it returns (without, they finish on their own: the second pass, after Lambda
     stopped, must not wait out a delivery to a stopped function's retries)."""
     def drop_s3(old) -> None:
-        old.executor.shutdown(wait=wait, cancel_futures=True)
+        old.executor.shutdown(wait=False, cancel_futures=True)
+        if wait:
+            bounded.within(WAIT_SECONDS, lambda: old.executor.shutdown(wait=True), "S3 notifications under way")
 
     def drop_sns(old) -> None:
-        old.executor.shutdown(wait=wait, cancel_futures=True)
-        old.topic_partitioned_executor.shutdown(wait=wait)
+        old.executor.shutdown(wait=False, cancel_futures=True)
+        old.topic_partitioned_executor.shutdown(wait=False)
+        if wait:
+            bounded.within(WAIT_SECONDS, lambda: (old.executor.shutdown(wait=True),
+                                                  old.topic_partitioned_executor.shutdown(wait=True)),
+                           "SNS publishes under way")
 
     return {"s3_notifications": _retire("s3", "_notification_dispatcher", _new_s3_dispatcher, drop_s3),
             "sns_publishes": _retire("sns", "_publisher", _new_sns_dispatcher, drop_sns)}

@@ -17,7 +17,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from edalab.plugins.reset import services
+from edalab.plugins.reset import bounded, services
 
 LOG = logging.getLogger(__name__)
 
@@ -57,17 +57,23 @@ def signal_stop() -> None:
 
 
 def _in_parallel(calls: list, what: str) -> int:
-    """Runs every call in a thread of its own; returns how many there were."""
+    """Runs every call in a thread of its own, waiting at most STOP_TIMEOUT_SECONDS (a call still
+    running then is left to its thread, and logged); returns how many there were."""
     if not calls:
         return 0
-    with ThreadPoolExecutor(max_workers=min(len(calls), 64), thread_name_prefix="edalab-reset-lambda") as pool:
+    # not `with`: its exit waits for every thread, so a stop that hangs would hold the reset lock for good
+    pool = ThreadPoolExecutor(max_workers=min(len(calls), 64), thread_name_prefix="edalab-reset-lambda")
+    try:
         futures = [pool.submit(call) for call in calls]
         _, late = wait(futures, timeout=STOP_TIMEOUT_SECONDS)
-        for future in futures:
-            if future.done() and future.exception():
-                LOG.warning("edalab: stopping a Lambda %s failed: %s", what, future.exception())
-        if late:
-            LOG.warning("edalab: %d Lambda %s had not stopped after %.0f s", len(late), what, STOP_TIMEOUT_SECONDS)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception():
+            LOG.warning("edalab: stopping a Lambda %s failed: %s", what, future.exception())
+    if late:
+        LOG.warning("edalab: %d Lambda %s had not stopped after %.0f s; the reset goes on without them",
+                    len(late), what, STOP_TIMEOUT_SECONDS)
     return len(calls)
 
 
@@ -122,7 +128,8 @@ def stop() -> dict[str, int]:
     counts["versions"] = _in_parallel([manager.stop for manager in versions]
                                       + [manager.function_version.config.code.destroy_cached for manager in starting],
                                       "version")
-    old.task_executor.shutdown(cancel_futures=True)
+    bounded.within(STOP_TIMEOUT_SECONDS, lambda: old.task_executor.shutdown(cancel_futures=True),
+                   "Lambda's version tasks")
     assignments.stop()
     for worker in workers:
         thread = getattr(worker, "_poller_thread", None)
