@@ -15,6 +15,7 @@ import json
 import re
 import urllib.request
 from argparse import Namespace
+from datetime import UTC, datetime
 
 import pytest
 from rich.console import Console
@@ -171,3 +172,19 @@ def test_a_stored_and_a_dead_lettered_submission_as_the_engine_recorded_them(lab
         for feedback_id in (answer["feedback_id"],):
             lab_engine.client("dynamodb").delete_item(TableName="edalab-feedback",
                                                       Key={"feedback_id": {"S": feedback_id}})
+
+
+@pytest.mark.parametrize("timestamp", [1e20, float("nan"), 1_795_000_000_000_000_000, "2026-13-45 07:30:00,123+0000",
+                                       "9999-12-31 23:59:59,000-2359", True, None])
+def test_a_log_line_whose_timestamp_no_clock_can_hold_keeps_the_time_its_event_was_recorded(timestamp):
+    recorded_ms = 1_795_000_000_123
+    message = json.dumps({"timestamp": timestamp, "hop": "store", "event": "stored", "correlation_id": "c-1"})
+    line = tracing.records.parse_line("intake", {"message": message, "timestamp": recorded_ms})
+    assert line.hop == "store"
+    assert line.at == datetime.fromtimestamp(recorded_ms / 1000, UTC)
+    assert tracing.records.parse_time(timestamp) is None
+
+
+def test_a_powertools_timestamp_is_read_to_the_millisecond_in_its_own_zone():
+    at = tracing.records.parse_time("2026-11-24 09:30:00,123+0200")
+    assert at == datetime(2026, 11, 24, 7, 30, 0, 123000, UTC)

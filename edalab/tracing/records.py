@@ -196,7 +196,16 @@ def parse_line(hop: str, event: dict) -> LogLine | None:
 
 
 def parse_time(value) -> datetime | None:
-    """Powertools' `2026-11-24 07:30:00,123+0000`, ISO-8601 with Z, or epoch milliseconds."""
+    """Powertools' `2026-11-24 07:30:00,123+0000`, ISO-8601 with Z, or epoch milliseconds; None
+    for anything else, also a time no datetime can hold (NaN, 1e20, month 13): a function may log
+    any `timestamp` it likes, and the line then keeps the time its log event was recorded."""
+    try:
+        return _parse_time(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _parse_time(value) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
     if not isinstance(value, str):
