@@ -187,3 +187,37 @@ def test_a_dashboard_deploys_through_cloudformation_and_bad_bodies_are_refused(e
     wait_for(lambda: [d["DashboardName"] for d in cloudwatch.list_dashboards(DashboardNamePrefix=name)
                       ["DashboardEntries"]], what=f"dashboard {name} deleted with its stack", timeout=60,
              until=lambda names: names == [])
+
+
+def _alarms_template(name: str, threshold: int, description: str | None) -> str:
+    metric = {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+        "AlarmName": name, "Namespace": "EdaLab/Test", "MetricName": "Depth", "Statistic": "Maximum",
+        "Period": 60, "EvaluationPeriods": 1, "Threshold": threshold, "ComparisonOperator": "GreaterThanThreshold"}}
+    composite = {"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": {
+        "AlarmName": f"{name}-any", "AlarmRule": {"Fn::Sub": f'ALARM("${{Depth}}")'}}}
+    if description is not None:
+        metric["Properties"]["AlarmDescription"] = description
+        composite["Properties"]["AlarmDescription"] = description
+    return json.dumps({"Resources": {"Depth": metric, "Any": composite}})
+
+
+def test_a_stack_update_changes_its_alarms(engine, unique):
+    """AWS: updating an AWS::CloudWatch::Alarm (or CompositeAlarm) puts it again with the new
+    properties. Stock LocalStack reports UPDATE_COMPLETE and leaves the alarm as it was."""
+    cloudformation, cloudwatch = engine.client("cloudformation"), engine.client("cloudwatch")
+    name, stack = f"depth-{unique}", f"alarms-{unique}"
+    done = lambda status: status.endswith("COMPLETE") or status.endswith("FAILED")  # noqa: E731
+    cloudformation.create_stack(StackName=stack, TemplateBody=_alarms_template(name, 5, None))
+    wait_for(lambda: _stack_status(cloudformation, stack), what=f"stack {stack} created", timeout=60, until=done)
+    try:
+        cloudformation.update_stack(StackName=stack, TemplateBody=_alarms_template(name, 9, "page on-call"))
+        wait_for(lambda: _stack_status(cloudformation, stack), what=f"stack {stack} updated", timeout=60,
+                 until=lambda status: done(status) and status.startswith("UPDATE"))
+        assert _stack_status(cloudformation, stack) == "UPDATE_COMPLETE"
+        found = cloudwatch.describe_alarms(AlarmNamePrefix=name, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        [metric], [composite] = found["MetricAlarms"], found["CompositeAlarms"]
+        assert (metric["Threshold"], metric.get("AlarmDescription")) == (9, "page on-call")
+        assert composite.get("AlarmDescription") == "page on-call"
+        assert composite["AlarmRule"] == f'ALARM("{name}")'
+    finally:
+        cloudformation.delete_stack(StackName=stack)
