@@ -100,5 +100,5 @@ test-container: $(READY) ## the suite against the container engine (needs a Dock
 clean: down ## stop everything and remove the engine's state folder (keeps .venv)
 	@rm -rf .edalab
 
-bench: $(READY) ## measure the engine and console beside their baselines (~18 min; bench/results/latest.json)
+bench: $(READY) ## measure the engine and console beside their baselines (~23 min; bench/results/latest.json)
 	@$(PY) bench/run.py
