@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from edalab import aws
 from edalab.engine.host import HostEngine
-from edalab.plugins.faststart import gc_pause
+from edalab.plugins.faststart import gc_pause, service_catalog
 from edalab.plugins.on_import import when_imported
 from edalab.waiting import wait_for
 from support import free_port
@@ -135,17 +135,32 @@ def test_the_service_catalog_is_built_once_and_handed_to_a_new_state_folder(fres
     # the first engine on a machine (an empty shared cache) builds it once it is ready, and shares it
     shared = wait_for(lambda: _catalog_files(shared_cache), what="the service catalog in the shared cache",
                       timeout=120)
-    assert [path.name for path in shared] == [path.name for path in _catalog_files(_engine_cache(fresh_engine))]
+    built = _catalog_files(_engine_cache(fresh_engine))
+    # named for the versions that can read it back: LocalStack's and botocore's, Python's and dill's
+    assert [path.name for path in shared] == [service_catalog.shared_name(path.name) for path in built]
+    assert f"-cpython{sys.version_info.major}_{sys.version_info.minor}-dill" in shared[0].name
 
     # a new state folder has it before its first request: copied while the engine started
     second = HostEngine(tmp_path / "second-start", free_port())
     second.start()
     try:
-        assert [path.name for path in _catalog_files(_engine_cache(second))] == [path.name for path in shared]
+        assert [path.name for path in _catalog_files(_engine_cache(second))] == [path.name for path in built]
         assert _catalog_files(_engine_cache(second))[0].read_bytes() == shared[0].read_bytes()
         assert aws.client("sts", second.endpoint).get_caller_identity()["Account"] == "000000000000"
     finally:
         second.stop()
+
+    # a shared copy that does not load (cut short) is handed over once, then removed, with the
+    # engine's copy of it: the next start builds a good one instead of failing to load it for good
+    shared[0].write_bytes(shared[0].read_bytes()[:1000])
+    third = HostEngine(tmp_path / "third-start", free_port())
+    third.start()
+    try:
+        assert aws.client("sts", third.endpoint).get_caller_identity()["Account"] == "000000000000"
+        wait_for(lambda: not shared[0].exists() and not _catalog_files(_engine_cache(third)),
+                 what="the unloadable catalog removed from the shared and the engine's cache", timeout=60)
+    finally:
+        third.stop()
 
 
 def test_a_patch_waits_for_its_module_runs_at_once_when_it_is_loaded_and_a_broken_one_is_logged(
