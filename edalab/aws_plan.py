@@ -79,6 +79,21 @@ def main(args, say: Callable[[str], None] = print) -> int:
         say(f"Not packaged for AWS: {error}")
         say(OFFLINE)
         return 1
+    except OSError as error:  # the disk is full, a folder is not writable, a file is unreadable
+        shutil.rmtree(plan_dir(lab), ignore_errors=True)
+        say(f"Not packaged for AWS: {_file_problem(error, plan_dir(lab))}")
+        say(OFFLINE)
+        return 1
+
+
+def _file_problem(error: OSError, out: Path) -> str:
+    """What went wrong with which file, and what to do about it."""
+    reason = error.strerror or str(error)
+    path = Path(error.filename) if error.filename else None
+    if path is None or path.is_relative_to(settings.state_dir()):
+        return (f"could not write the plan to {out}{f' ({path})' if path else ''}: {reason}. Make room on the disk "
+                f"or make that folder writable (or set EDALAB_STATE_DIR to a folder you can write), then run this again.")
+    return f"could not read {_shown(path)}: {reason}. Check that the file exists and is readable, then run this again."
 
 
 def _shown(path: Path) -> Path:

@@ -241,6 +241,24 @@ def test_bad_input_is_a_message_never_a_traceback(state, tmp_path, monkeypatch):
     assert "Traceback" not in out
 
 
+def test_a_plan_folder_it_cannot_write_is_a_message_saying_what_to_do(state, monkeypatch):
+    state.mkdir(parents=True)
+    (state / "aws-plan").write_text("a file where the plans' folder should be\n")  # writes fail, even as root
+    code, out = _plan("02")
+    assert code == 1 and "Traceback" not in out
+    assert f"could not write the plan to {state / 'aws-plan' / '02'}" in out
+    assert "Make room on the disk or make that folder writable" in out and "EDALAB_STATE_DIR" in out
+
+    if os.geteuid() != 0:  # a read-only state folder (root writes anyway)
+        (state / "aws-plan").unlink()
+        state.chmod(0o555)
+        try:
+            code, out = _plan("02")
+        finally:
+            state.chmod(0o755)
+        assert code == 1 and "could not write the plan to" in out and "Permission denied" in out
+
+
 def test_a_dependency_found_only_at_import_time_is_vendored_and_checked_for_the_functions_architecture(
         state, tmp_path, monkeypatch):
     """The handler imports only Powertools' parser, which imports pydantic (an optional extra,
