@@ -169,7 +169,7 @@ def test_after_the_engine_is_killed_mid_flight_status_says_so_and_make_up_restor
     result = make(lab_env, "up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ended without `make down`" in result.stdout and "in flight" in result.stdout
-    assert "edalab-00-welcome: created" in result.stdout  # state was in memory: redeployed
+    assert "Restored the baseline snapshot" in result.stdout  # state was in memory: back from the snapshot
     assert live([engine_pid, *functions]) == []  # nothing of the killed engine is left running
     assert settled_snapshot(engine.endpoint) == baseline  # no queued or half-processed leftovers
     dlq = stack_outputs("edalab-00-welcome", engine.endpoint)["UploadsDeadLetterQueueUrl"]
