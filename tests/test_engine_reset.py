@@ -14,19 +14,24 @@ A reset that left one poller thread or one function process per cycle would pass
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import psutil
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from edalab import aws, labs
 from edalab.engine.host import HostEngine
 from edalab.http_call import http
 from edalab.plugins.lambda_.function_process import is_running
+from edalab.plugins.reset import background, request_gate
 from edalab.waiting import wait_for
 from support import FAST_PARAMETERS, create_function, create_queue, free_port, receive_all
 
@@ -36,6 +41,7 @@ MAX_RSS_GROWTH_MB = 40
 WARM_UP_CYCLES = 5
 RESETS = 20
 QUIET_SECONDS = 3.0  # how long the engine is watched for calls of the old state's background work
+QUEUE_GONE = "AWS.SimpleQueueService.NonExistentQueue"  # what SendMessage to a deleted queue answers
 
 
 @pytest.fixture(scope="module")
@@ -215,20 +221,38 @@ def test_a_reset_during_a_load_run_completes_and_leaves_a_clean_engine(private):
             except Exception:  # noqa: BLE001 - once the reset removed the bucket, uploads fail
                 pass
 
+    # a client sending to a queue through the reset meets the old state or the new one, never one
+    # half taken apart (a closed queue answered 500 InternalError): it gets no error AWS would not give
+    sqs = aws.client("sqs", private.endpoint, config=Config(retries={"max_attempts": 1}))  # errors seen, not retried
+    send_url, _ = create_queue(sqs, "through-the-reset")
+    send_answers: collections.Counter = collections.Counter()
+
+    def send() -> None:
+        while not stop.is_set():
+            try:
+                sqs.send_message(QueueUrl=send_url, MessageBody="sent through a reset")
+                send_answers["sent"] += 1
+            except ClientError as error:
+                send_answers[error.response["Error"]["Code"]] += 1
+
     workers = [threading.Thread(target=upload, args=(i,), daemon=True) for i in range(4)]
+    workers += [threading.Thread(target=send, daemon=True) for _ in range(2)]
     for worker in workers:
         worker.start()
     wait_for(lambda: private.function_processes(), what="the processor to run under the load", timeout=30)
     wait_for(lambda: len(uploaded), what="uploads streaming in", until=lambda n: n >= 50, timeout=30)
+    wait_for(lambda: send_answers["sent"], what="messages being sent", until=lambda n: n >= 20, timeout=30)
     processes = private.function_processes()
     try:
         document = reset(private)
+        wait_for(lambda: send_answers[QUEUE_GONE], what="sends after the reset", until=lambda n: n >= 5, timeout=30)
     finally:
         stop.set()
         for worker in workers:
             worker.join(timeout=30)
 
     assert document["status"] == "reset"
+    assert set(send_answers) == {"sent", QUEUE_GONE}, f"SendMessage through the reset answered {dict(send_answers)}"
     print(f"reset during the load run: {document['seconds']} s, stopped {document['took']['stop']}")
     # uploads that were in the gateway while the reset ran may have re-created nothing: all gone
     leftovers = wait_for(lambda: {k: v for k, v in everything(private).items() if v}, what="a clean engine",
@@ -269,3 +293,48 @@ def test_only_post_resets(private):
     reply = http("GET", f"{private.endpoint}/_edalab/reset")
     assert reply.status == 405
     assert "POST /_edalab/reset" in reply.body["message"]
+
+
+def _request(path: str = "/", internal: bool = False) -> SimpleNamespace:
+    """What the gate reads of LocalStack's request context."""
+    return SimpleNamespace(is_internal_call=internal, request=SimpleNamespace(method="POST", path=path))
+
+
+def test_the_gate_holds_a_request_while_a_reset_holds_the_lock_and_lets_it_go_after(monkeypatch):
+    held, release = threading.Event(), threading.Event()
+
+    def reset_running() -> None:
+        with background.LOCK:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=reset_running, daemon=True)
+    holder.start()
+    held.wait(10)
+    try:
+        # the engine's own routes and LocalStack's internal calls (maybe the reset's own) pass at once
+        request_gate.wait_for_reset(None, _request("/_edalab/snapshot"), None)
+        request_gate.wait_for_reset(None, _request("/_localstack/health"), None)
+        request_gate.wait_for_reset(None, _request(internal=True), None)
+        client = threading.Thread(target=request_gate.wait_for_reset, args=(None, _request(), None), daemon=True)
+        client.start()
+        client.join(timeout=0.5)
+        assert client.is_alive(), "a client's request went on while the reset held the lock"
+    finally:
+        release.set()
+    client.join(timeout=10)
+    assert not client.is_alive(), "the request was still held after the reset ended"
+
+    # a reset that never ends holds a request for WAIT_SECONDS at most
+    monkeypatch.setattr(request_gate, "WAIT_SECONDS", 0.2)
+    release.clear()
+    held.clear()
+    holder = threading.Thread(target=reset_running, daemon=True)
+    holder.start()
+    held.wait(10)
+    try:
+        started = time.monotonic()
+        request_gate.wait_for_reset(None, _request(), None)
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
