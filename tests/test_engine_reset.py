@@ -31,7 +31,7 @@ from edalab import aws, labs
 from edalab.engine.host import HostEngine
 from edalab.http_call import http
 from edalab.plugins.lambda_.function_process import is_running
-from edalab.plugins.reset import background, request_gate
+from edalab.plugins.reset import background, bounded, lambda_runtime, request_gate
 from edalab.waiting import wait_for
 from support import FAST_PARAMETERS, create_function, create_queue, free_port, receive_all
 
@@ -338,3 +338,19 @@ def test_the_gate_holds_a_request_while_a_reset_holds_the_lock_and_lets_it_go_af
         assert time.monotonic() - started < 5
     finally:
         release.set()
+
+
+def test_a_stop_that_hangs_holds_the_reset_for_the_stop_timeout_only(monkeypatch):
+    monkeypatch.setattr(lambda_runtime, "STOP_TIMEOUT_SECONDS", 0.3)
+    never_stops = threading.Event()
+    stopped = []
+    try:
+        started = time.monotonic()
+        count = lambda_runtime._in_parallel([lambda: never_stops.wait(60), lambda: stopped.append(1)],
+                                            "environment or poller")
+        assert count == 2 and stopped == [1]
+        assert bounded.within(0.3, lambda: never_stops.wait(60), "a delivery under way") is False
+        assert bounded.within(5, lambda: None, "a delivery under way") is True
+        assert time.monotonic() - started < 10, "a hanging stop held the reset past its timeout"
+    finally:
+        never_stops.set()

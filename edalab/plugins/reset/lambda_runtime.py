@@ -63,8 +63,9 @@ def _in_parallel(calls: list, what: str) -> int:
         return 0
     # not `with`: its exit waits for every thread, so a stop that hangs would hold the reset lock for good
     pool = ThreadPoolExecutor(max_workers=min(len(calls), 64), thread_name_prefix="edalab-reset-lambda")
+    futures = []
     try:
-        futures = [pool.submit(call) for call in calls]
+        futures.extend(pool.submit(call) for call in calls)
         _, late = wait(futures, timeout=STOP_TIMEOUT_SECONDS)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
