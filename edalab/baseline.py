@@ -7,18 +7,24 @@ deploy of every lab, the engine saves its whole state (`edalab.plugins.snapshot`
 state in process (`POST /_edalab/restore`, well under a second) and deploys through
 CloudFormation only the labs whose files changed, then saves again.
 
-The keys:
-- the engine key: LocalStack's version, Python's, the snapshot plugin's code (it pickles and
-  loads the stores), the deploy's code (`bootstrap`, `labs`) and our CloudFormation resource
-  types (`*_resource.py` and their schemas). When it differs, nothing is restored: the labs are
-  deployed the slow, exact way. A change to another of our plugins' behaviour is not in it
-  (the stores it pickles hold LocalStack's and moto's classes only): `make reset FULL=1` then.
+The keys (computed before anything is restored or deployed, so a file edited meanwhile is
+seen as changed next time, never saved under the old key):
+- the engine key: the versions of LocalStack, Python, moto, dill and botocore, every
+  `edalab/**/*.py` (the snapshot plugin pickles and loads the stores, the deploy and our plugins
+  make what they hold; learners never edit `edalab/`, so a `git pull` of a workshop fix costs one
+  full deploy instead of keeping stale state) and our CloudFormation resource types' schemas.
+  When it differs, nothing is restored: the engine refuses before touching anything and the labs
+  are deployed the slow, exact way.
 - a lab's key: a hash of every file its deploy reads: the lab folder (template, lab.yaml,
   post_deploy.py and the exercise files in it; not README, hints, check or solution, which no
   deploy reads), each handler folder its template names (the learner's exercise code is there),
-  the exercise files lab.yaml lists elsewhere, and the template parameters given.
+  the exercise files lab.yaml lists elsewhere, and the template parameters given. A template
+  that does not parse (a learner's draft) counts by its bytes: its lab is then deployed, and that
+  deploy names what is wrong.
 
-Everything that cannot restore says why (`BaselineUnavailable`): the caller then deploys fully.
+Everything that cannot restore says why (`BaselineUnavailable`, with `engine_touched` telling
+whether the engine's state was changed on the way): the caller then deploys fully. Only an answer
+of our snapshot plugin counts: stock LocalStack answers an unknown POST with 200 and no body.
 """
 
 from __future__ import annotations
@@ -29,21 +35,39 @@ import platform
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from importlib import metadata
 from pathlib import Path
 
-from edalab import labs, settings
+from edalab import bootstrap, labs, settings
 from edalab.http_call import http
 
 SAVE_PATH = "/_edalab/snapshot"
 RESTORE_PATH = "/_edalab/restore"
 NOT_DEPLOY_INPUTS = {"README.md", "hints.md", "check.py"}  # read by make lab/hint/check, never by a deploy
-ENGINE_CODE = ("edalab/plugins/snapshot", "edalab/bootstrap.py", "edalab/labs.py")
+ENGINE_CODE = "edalab/**/*.py"
 RESOURCE_TYPES = "edalab/plugins/*/*_resource*"  # our CloudFormation resource types and their schemas
+ENGINE_PACKAGES = ("localstack-core", "moto-ext", "moto", "dill", "botocore")
+# The keys each route's answer holds (any other answer is not our snapshot plugin's).
+SAVED_ANSWER, RESTORED_ANSWER = ("key", "labs", "save_seconds"), ("key", "labs", "restored", "seconds")
+NOT_TOUCHED_STATUSES = (400, 404, 405, 409)  # the routes refuse these before changing anything
 
 
 class BaselineUnavailable(RuntimeError):
-    """The snapshot cannot be used; the message says why (shown before the full deploy)."""
+    """The snapshot cannot be used; the message says why (shown before the full deploy).
+    `engine_touched`: the engine's state may have changed on the way (a restore that failed part
+    way, or whose answer never came), so the caller restarts it before deploying fully."""
+
+    def __init__(self, reason: str, engine_touched: bool = False):
+        super().__init__(reason)
+        self.engine_touched = engine_touched
+
+
+@dataclass
+class Keys:
+    """The engine key and every lab's key, taken at one moment (before a restore or deploy)."""
+    engine: str
+    labs: dict[str, str]
 
 
 @dataclass
@@ -51,6 +75,7 @@ class Restored:
     seconds: float
     redeployed: dict[str, str] = field(default_factory=dict)  # stack -> outcome, for labs whose files changed
     saved: bool = False
+    not_saved: str | None = None  # why the re-save after redeploying changed labs failed (a warning)
 
 
 def _files_under(path: Path) -> Iterable[Path]:
@@ -66,8 +91,12 @@ def _digest(paths: Iterable[Path], extra: object = None) -> str:
     """sha256 over each file's repository path and bytes (missing files count as absent)."""
     sha = hashlib.sha256()
     for path in sorted(set(paths)):
+        try:
+            content = path.read_bytes()
+        except OSError:  # vanished (or unreadable) since it was listed: absent
+            continue
         sha.update(str(path.relative_to(settings.REPO_ROOT)).encode() + b"\0")
-        sha.update(hashlib.sha256(path.read_bytes()).digest())
+        sha.update(hashlib.sha256(content).digest())
     sha.update(json.dumps(extra, sort_keys=True, default=str).encode())
     return sha.hexdigest()[:32]
 
@@ -76,7 +105,11 @@ def lab_inputs(lab: labs.Lab) -> list[Path]:
     """Every file a deploy of `lab` reads."""
     found = [path for path in _files_under(lab.folder)
              if path.relative_to(lab.folder).parts[0] not in (*NOT_DEPLOY_INPUTS, "solution")]
-    for folder in lab.stack.handler_parameters().values():
+    try:
+        handlers = lab.stack.handler_parameters()
+    except bootstrap.DeployError:  # a draft template: its bytes (in the lab folder) are its key
+        handlers = {}
+    for folder in handlers.values():
         found += _files_under(settings.REPO_ROOT / "handlers" / folder)
     for exercise in lab.exercise_files:
         found += _files_under(settings.REPO_ROOT / exercise)
@@ -91,59 +124,104 @@ def lab_keys(found: list[labs.Lab], parameters: dict | None = None) -> dict[str,
     return {lab.folder.name: lab_key(lab, parameters) for lab in found}
 
 
+def _versions() -> dict[str, str | None]:
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"python": platform.python_version(), **{package: version(package) for package in ENGINE_PACKAGES}}
+
+
 def engine_key() -> str:
-    code = [path for root in ENGINE_CODE for path in _files_under(settings.REPO_ROOT / root) if path.suffix == ".py"]
-    return _digest(code + sorted(settings.REPO_ROOT.glob(RESOURCE_TYPES)),
-                   {"localstack": metadata.version("localstack-core"), "python": platform.python_version()})
+    code = [path for path in settings.REPO_ROOT.glob(ENGINE_CODE) if "__pycache__" not in path.parts]
+    return _digest(code + sorted(settings.REPO_ROOT.glob(RESOURCE_TYPES)), _versions())
 
 
-def _refusal(reply) -> str:
+def current_keys(found: list[labs.Lab], parameters: dict | None = None) -> Keys:
+    """The keys of the files as they are now: take them before restoring or deploying."""
+    return Keys(engine_key(), lab_keys(found, parameters))
+
+
+KEY_CHANGED = ("the code that saves, deploys or loads it (edalab/, our CloudFormation resource types, "
+               "LocalStack, moto, dill, botocore or Python) changed since it was saved")
+
+
+def _not_ours(path: str, reply) -> str:
+    answered = f"HTTP {reply.status} with " + (f"{reply.text[:120]!r}" if reply.text else "an empty body")
+    return (f"the engine does not serve {path} (it answered {answered}): its snapshot plugin is not loaded "
+            "(a container engine, a stock engine, or an engine started before our plugins were installed)")
+
+
+def _refusal(path: str, reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
+    if body.get("error") == "KeyMismatch":
+        return KEY_CHANGED
     if "error" in body and "message" in body:
         return body["message"]
     if reply.status == 404:
-        return (f"the engine does not serve {SAVE_PATH} (HTTP 404): its snapshot plugin is not loaded "
-                "(a container engine without our plugins, or an engine started before they were installed)")
+        return _not_ours(path, reply)
     return f"the engine answered HTTP {reply.status}: {reply.text[:300]}"
 
 
-def save(endpoint: str, found: list[labs.Lab], parameters: dict | None = None) -> dict:
-    """Asks the engine to save its state as the baseline of `found` (deployed just now)."""
-    reply = http("POST", endpoint + SAVE_PATH, {"key": engine_key(), "labs": lab_keys(found, parameters)},
-                 timeout=120)
+def _call(method: str, endpoint: str, path: str, body: object, expected: tuple[str, ...], doing: str,
+          timeout: float, touches: bool = False) -> dict:
+    """One request to a snapshot route; its answer when it is our plugin's (a JSON object with
+    `expected`), else BaselineUnavailable saying why. `touches`: the request changes the state."""
+    try:
+        reply = http(method, endpoint + path, body, timeout=timeout)
+    except (OSError, HTTPException) as error:  # refused, reset, timed out, cut short
+        refused = isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+        raise BaselineUnavailable(f"{doing}: the engine at {endpoint} did not answer {method} {path} "
+                                  f"({type(error).__name__}: {error})", engine_touched=touches and not refused) from None
     if reply.status != 200:
-        raise BaselineUnavailable(f"the baseline was not saved: {_refusal(reply)}")
+        raise BaselineUnavailable(f"{doing}: {_refusal(path, reply)}",
+                                  engine_touched=touches and reply.status not in NOT_TOUCHED_STATUSES)
+    if not isinstance(reply.body, dict) or any(key not in reply.body for key in expected):
+        raise BaselineUnavailable(f"{doing}: {_not_ours(path, reply)}")
     return reply.body
+
+
+def save(endpoint: str, found: list[labs.Lab], parameters: dict | None = None, keys: Keys | None = None) -> dict:
+    """Asks the engine to save its state as the baseline of `found`, deployed from the files
+    whose `keys` were taken before that deploy (now, when not given)."""
+    keys = keys or current_keys(found, parameters)
+    return _call("POST", endpoint, SAVE_PATH, {"key": keys.engine, "labs": keys.labs}, SAVED_ANSWER,
+                 "the baseline was not saved", timeout=120)
 
 
 def describe(endpoint: str) -> dict:
     """The saved baseline's description; BaselineUnavailable when there is none this engine can use."""
-    reply = http("GET", endpoint + SAVE_PATH, timeout=30)
-    if reply.status != 200:
-        raise BaselineUnavailable(_refusal(reply))
-    if reply.body.get("key") != engine_key():
-        raise BaselineUnavailable("the code that saves, deploys or loads it (the snapshot plugin, the deploy, our "
-                                  "CloudFormation resource types, LocalStack or Python) changed since it was saved")
-    return reply.body
+    description = _call("GET", endpoint, SAVE_PATH, None, ("key", "labs"), "no baseline to restore", timeout=30)
+    if description["key"] != engine_key():
+        raise BaselineUnavailable(KEY_CHANGED)
+    return description
 
 
 def restore(endpoint: str, found: list[labs.Lab], parameters: dict | None = None,
             progress: Callable[[str, str], None] = lambda name, outcome: None) -> Restored:
     """Loads the baseline into the running engine, then deploys the labs whose files changed
-    since it was saved (and saves again). Raises BaselineUnavailable, saying why, when it cannot."""
+    since it was saved (and saves again). Raises BaselineUnavailable, saying why, when it cannot
+    restore; a failed re-save afterwards is only noted (`Restored.not_saved`). A changed lab whose
+    deploy fails raises `bootstrap.DeployError` naming it (the others stay restored)."""
     started = time.monotonic()
-    saved_keys = describe(endpoint).get("labs") or {}
-    reply = http("POST", endpoint + RESTORE_PATH, {}, timeout=120)
-    if reply.status != 200:
-        raise BaselineUnavailable(f"the restore failed: {_refusal(reply)}")
-    keys = lab_keys(found, parameters)
-    changed = [lab for lab in found if saved_keys.get(lab.folder.name) != keys[lab.folder.name]]
+    keys = current_keys(found, parameters)  # before anything changes: a learner's draft must not stop us midway
+    answer = _call("POST", endpoint, RESTORE_PATH, {"key": keys.engine}, RESTORED_ANSWER, "the restore failed",
+                   timeout=120, touches=True)
+    if answer["key"] != keys.engine:  # an engine whose route does not compare the key itself
+        raise BaselineUnavailable(f"the restore failed: {KEY_CHANGED}", engine_touched=True)
+    saved_keys = answer["labs"] or {}
+    changed = [lab for lab in found if saved_keys.get(lab.folder.name) != keys.labs[lab.folder.name]]
     result = Restored(seconds=time.monotonic() - started)
     if changed:
         for lab in changed:
             progress(lab.stack.name, "its files changed since the baseline was saved: deploying")
         result.redeployed = labs.deploy_all(endpoint, progress=progress, parameters=parameters, found=changed)
-        save(endpoint, found, parameters)
-        result.saved = True
+        try:
+            save(endpoint, found, parameters, keys)
+            result.saved = True
+        except BaselineUnavailable as unavailable:
+            result.not_saved = str(unavailable)
     result.seconds = time.monotonic() - started
     return result

@@ -63,12 +63,37 @@ class Stack:
         return self.template.read_text()
 
     def handler_parameters(self) -> dict[str, str]:
-        doc = yaml.load(self.body, Loader=CloudFormationLoader)
+        """Template parameter -> handler folder; DeployError naming the stack when the template
+        does not read as CloudFormation YAML (a learner's draft: in some labs it is the exercise)."""
+        try:
+            doc = yaml.load(self.body, Loader=CloudFormationLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise DeployError(f"{self.name}: {self._shown()} cannot be read as YAML ({error}); fix it, "
+                              "then deploy again") from None
+        if not isinstance(doc, dict):
+            raise DeployError(f"{self.name}: {self._shown()} is empty or not a CloudFormation template "
+                              "(it needs at least a `Resources:` section); fix it, then deploy again")
         return dict(((doc.get("Metadata") or {}).get("EdaLab") or {}).get("Handlers") or {})
+
+    def _shown(self) -> str:
+        try:
+            return str(self.template.relative_to(settings.REPO_ROOT))
+        except ValueError:
+            return str(self.template)
 
 
 class DeployError(RuntimeError):
     pass
+
+
+def _refused_by_cloudformation(stack: Stack, error: ClientError) -> DeployError:
+    """A template CloudFormation refuses (ValidationError) as a DeployError naming the lab's stack."""
+    message = error.response.get("Error", {}).get("Message") or str(error)
+    return DeployError(f"{stack.name}: CloudFormation refused {stack._shown()}: {message}")
+
+
+def _is_validation_error(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ValidationError"
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -161,7 +186,12 @@ def deploy_stack(
         _wait_deleted(cfn, stack.name, timeout)
         current = None
     if current is None:
-        cfn.create_stack(**request)
+        try:
+            cfn.create_stack(**request)
+        except ClientError as error:
+            if _is_validation_error(error):
+                raise _refused_by_cloudformation(stack, error) from None
+            raise
         _wait_stack(cfn, stack.name, timeout)
         return "created"
     try:
@@ -169,6 +199,8 @@ def deploy_stack(
     except ClientError as error:
         if "No updates are to be performed" in str(error):
             return "unchanged"
+        if _is_validation_error(error):
+            raise _refused_by_cloudformation(stack, error) from None
         raise
     _wait_stack(cfn, stack.name, timeout)
     return "updated"

@@ -10,6 +10,8 @@ Every command says what it did and exits non-zero with a reason when it could no
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -62,10 +64,12 @@ def cmd_up(_args) -> int:
         seconds = eng.start()
         console.print(f"  engine healthy after {seconds:.1f} s")
     web_line = _console_up(web, eng.endpoint, mode)  # started now, it shows the labs being deployed
-    if fresh:  # an engine with nothing in it: the saved baseline, else every lab through CloudFormation
-        _restore_or_deploy(eng.endpoint)
-    else:  # it may hold what a learner made: deploy what changed, never save it as the baseline
-        _bootstrap(eng.endpoint)
+    with _baseline_lock():
+        if fresh:  # an engine with nothing in it: the saved baseline, else every lab through CloudFormation
+            if not _restore_or_deploy(mode, eng):
+                return 1
+        else:  # it may hold what a learner made: deploy what changed, never save it as the baseline
+            _bootstrap(eng.endpoint)
     console.print(f"[green]Up[/] in {time.monotonic() - started:.1f} s: {mode} engine at {eng.endpoint}")
     console.print("  next: `make status`, `make test`, or open labs/00-welcome/README.md")
     console.print(web_line)
@@ -85,8 +89,25 @@ def _console_up(web: ConsoleProcess, endpoint: str, mode: str) -> str:
     return f"Console: {web.url} (open it in a browser; started in {seconds:.1f} s, log {web.log_file})"
 
 
-def _bootstrap(endpoint: str) -> None:
-    found = labs.all_labs()
+@contextlib.contextmanager
+def _baseline_lock():
+    """One `make up` / `make reset` at a time restores, deploys and saves the baseline (two at
+    once would deploy onto a restore under way, or save each other's half-made state); the
+    second waits, saying so. The lock is `<state folder>/baseline.lock`, released on exit."""
+    state = settings.state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "baseline.lock", "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            console.print("[yellow]Another `make up` or `make reset` is restoring or deploying the labs:[/] "
+                          "waiting for it to finish ...")
+            fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
+def _bootstrap(endpoint: str, found: list[labs.Lab] | None = None) -> None:
+    found = labs.all_labs() if found is None else found
     console.print(f"Deploying {len(found)} lab stack(s) ...")
     began = time.monotonic()
 
@@ -96,42 +117,74 @@ def _bootstrap(endpoint: str) -> None:
     labs.deploy_all(endpoint, progress=report, found=found)
 
 
-def _restore_baseline(endpoint: str) -> tuple[baseline.Restored | None, str | None]:
+def _restore_baseline(endpoint: str) -> tuple[baseline.Restored | None, baseline.BaselineUnavailable | None]:
     """The saved baseline restored into the engine (deploying only the labs whose files changed
-    since it was saved), or None and the reason it could not be."""
+    since it was saved), or None and why it could not be (which says whether the engine was
+    touched). A changed lab whose deploy fails raises bootstrap.DeployError naming it."""
     found, began = labs.all_labs(), time.monotonic()
 
     def report(name: str, outcome: str) -> None:  # an outcome may quote a learner's file: plain text
         console.print(f"  {name}: {outcome} ({time.monotonic() - began:.1f} s)", markup=False)
 
     try:
-        return baseline.restore(endpoint, found, progress=report), None
+        restored = baseline.restore(endpoint, found, progress=report)
     except baseline.BaselineUnavailable as unavailable:
-        return None, str(unavailable)
+        return None, unavailable
+    if restored.not_saved:
+        console.print(f"  [yellow]{escape(restored.not_saved)}[/] (the restore stands; the next one redeploys "
+                      "the changed labs again)")
+    return restored, None
 
 
-def _save_baseline(endpoint: str) -> None:
-    """Saves what every lab's deploy produced as the baseline snapshot (a failure is a warning)."""
+def _deploy_and_save(endpoint: str) -> None:
+    """Every lab through CloudFormation, then saved as the baseline snapshot (a failed save is a
+    warning). The keys are taken before the deploy: a file edited during it is seen as changed."""
+    found = labs.all_labs()
+    keys = baseline.current_keys(found)
+    _bootstrap(endpoint, found)
     try:
-        saved = baseline.save(endpoint, labs.all_labs())
+        saved = baseline.save(endpoint, found, keys=keys)
         console.print(f"  saved the baseline snapshot in {saved['save_seconds']:.1f} s "
                       "(`make reset` and the next `make up` restore it)")
     except baseline.BaselineUnavailable as unavailable:
         console.print(f"  [yellow]{escape(str(unavailable))}[/] (`make reset` will restart and redeploy)")
 
 
-def _restore_or_deploy(endpoint: str) -> None:
+def _restart(mode: str, eng) -> None:
+    """The engine stopped at once and started empty (the host engine's inbox emptied too)."""
+    eng.stop(graceful=False)
+    if mode == "host":  # the inbox is part of the environment's state: a reset empties it
+        shutil.rmtree(eng.state / "mail", ignore_errors=True)
+    console.print(f"Restarting the {mode} engine ...")
+    eng.start()
+
+
+def _changed_lab_failed(error: bootstrap.DeployError) -> None:
+    console.print("[yellow]The baseline snapshot was restored, but a lab whose files changed did not deploy:[/]")
+    console.print(f"  {error}", style="red", markup=False)
+    console.print("  the other labs are ready; fix that file, then `make deploy LAB=NN` (or `make reset`)")
+
+
+def _restore_or_deploy(mode: str, eng) -> bool:
     """The baseline into an engine that holds nothing of a learner's: the snapshot restored,
-    else, saying why, every lab deployed through CloudFormation and saved as the snapshot."""
-    restored, reason = _restore_baseline(endpoint)
+    else, saying why, every lab deployed through CloudFormation and saved as the snapshot (on an
+    engine restarted first when the failed restore had touched it). False: a changed lab failed."""
+    try:
+        restored, unavailable = _restore_baseline(eng.endpoint)
+    except bootstrap.DeployError as error:
+        _changed_lab_failed(error)
+        return False
     if restored is not None:
-        changed = (f"; {len(restored.redeployed)} lab(s) whose files changed redeployed and saved"
-                   if restored.redeployed else "")
+        changed = (f"; {len(restored.redeployed)} lab(s) whose files changed redeployed"
+                   f"{' and saved' if restored.saved else ''}" if restored.redeployed else "")
         console.print(f"Restored the baseline snapshot in {restored.seconds:.1f} s{changed}")
-        return
-    console.print(f"[yellow]Not restoring the baseline snapshot:[/] {escape(reason)}")
-    _bootstrap(endpoint)
-    _save_baseline(endpoint)
+        return True
+    console.print(f"[yellow]Not restoring the baseline snapshot:[/] {escape(str(unavailable))}")
+    if unavailable.engine_touched:  # half restored, or emptied: deploy onto a clean engine, never onto that
+        console.print("  the failed restore may have changed the engine's state: restarting it before deploying")
+        _restart(mode, eng)
+    _deploy_and_save(eng.endpoint)
+    return True
 
 
 def cmd_down(_args) -> int:
@@ -189,26 +242,31 @@ def cmd_reset(args) -> int:
     the engine and redeploys every lab through CloudFormation, the slow and exact way, saying why."""
     started = time.monotonic()
     mode, eng = _engine()
+    with _baseline_lock():
+        return _reset(args, mode, eng, started)
+
+
+def _reset(args, mode: str, eng, started: float) -> int:
     restored, reason = None, None
     if args.full:
         reason = "FULL=1 asks for it"
     elif not eng.is_up():
         reason = f"the {mode} engine is not running"
     else:
-        restored, reason = _restore_baseline(eng.endpoint)
+        try:
+            restored, unavailable = _restore_baseline(eng.endpoint)
+        except bootstrap.DeployError as error:
+            _changed_lab_failed(error)
+            return 1
+        reason = str(unavailable) if unavailable else None
     if restored is not None:
         changed = f", {len(restored.redeployed)} changed lab(s) redeployed" if restored.redeployed else ""
         console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (snapshot restored "
                       f"in place{changed}; your files and progress are untouched).")
         return 0
     console.print(f"[yellow]Resetting the slow, exact way[/] (restart, redeploy every lab): {escape(reason)}")
-    eng.stop(graceful=False)
-    if mode == "host":  # the inbox is part of the environment's state: a reset empties it
-        shutil.rmtree(eng.state / "mail", ignore_errors=True)
-    console.print(f"Restarting the {mode} engine ...")
-    eng.start()
-    _bootstrap(eng.endpoint)
-    _save_baseline(eng.endpoint)
+    _restart(mode, eng)
+    _deploy_and_save(eng.endpoint)
     console.print(f"[green]Reset[/] to the baseline in {time.monotonic() - started:.1f} s (your files and progress "
                   "are untouched).")
     return 0

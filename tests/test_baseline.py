@@ -9,17 +9,16 @@ proven by tests/test_labs.py: the session's `lab_engine` starts from a restore (
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from edalab import aws, baseline, labs, settings
+from edalab import aws, baseline, bootstrap, cli, labs, settings
 from edalab.bootstrap import stack_outputs
 from edalab.engine.host import HostEngine
 from edalab.http_call import http
@@ -131,7 +130,7 @@ def make_a_mess(endpoint: str) -> None:
 
 def test_make_up_saves_the_baseline_and_a_fresh_engine_restores_it(env):
     first = make(env, "up")
-    assert "Not restoring the baseline snapshot: no snapshot in" in first.stdout
+    assert "Not restoring the baseline snapshot: the restore failed: no snapshot in" in first.stdout, first.stdout
     assert "edalab-00-welcome: created" in first.stdout
     assert "saved the baseline snapshot" in first.stdout
     deployed = full_inventory(engine_of(env).endpoint)
@@ -177,6 +176,32 @@ def test_only_the_lab_whose_files_changed_is_redeployed(env):
     assert_same(DEPLOYED, full_inventory(engine.endpoint))
 
 
+def test_a_draft_template_fails_only_its_lab_after_the_restore(env, tmp_path, monkeypatch, capsys):
+    """A learner's template that does not parse counts as changed: `make reset` restores, then
+    that lab's deploy fails with a message naming it (exit 1), never a traceback."""
+    engine = engine_of(env)
+    copy_the_repository(tmp_path, monkeypatch)
+    template = tmp_path / "labs" / "03-routing" / "template.yaml"
+    template.write_text(template.read_text() + "\nOutputs: [not closed\n")
+    for name in ("EDALAB_STATE_DIR", "EDALAB_PORT"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("EDALAB_ENDPOINT", raising=False)
+    aws.client("sqs", engine.endpoint).create_queue(QueueName="learner-draft")
+
+    assert cli.cmd_reset(argparse.Namespace(full=False)) == 1
+    said = capsys.readouterr().out
+    assert "The baseline snapshot was restored, but a lab whose files changed did not deploy" in said, said
+    assert "edalab-03-routing: labs/03-routing/template.yaml cannot be read as YAML" in said, said
+    assert "Traceback" not in said
+    queues = aws.client("sqs", engine.endpoint).list_queues().get("QueueUrls", [])
+    assert not [url for url in queues if url.endswith("/learner-draft")]  # the restore happened first
+
+    template.write_text("")
+    assert baseline.lab_keys(labs.all_labs())["03-routing"]  # keyed by its bytes, no exception
+    with pytest.raises(bootstrap.DeployError, match="edalab-03-routing: labs/03-routing/template.yaml is empty"):
+        labs.find("03").stack.handler_parameters()
+
+
 def test_a_corrupt_snapshot_is_refused_untouched_and_reset_falls_back_saying_why(env):
     engine = engine_of(env)
     (engine.state / "baseline" / "services" / "sqs" / "state.pickle").write_bytes(b"not a pickle")
@@ -220,29 +245,40 @@ def test_the_routes_refuse_what_they_cannot_do_with_the_reason(env):
         (engine.state / "baseline.aside").rename(engine.state / "baseline")
 
 
-def test_an_engine_without_the_snapshot_routes_is_refused_with_the_reason():
-    class NotOurs(BaseHTTPRequestHandler):  # LocalStack without our plugins answers 404 for our paths
-        def do_GET(self):
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *_):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotOurs)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def test_an_engine_without_the_snapshot_routes_is_refused_with_the_reason(tmp_path):
+    """Stock LocalStack answers our POSTs with 200 and an empty body: that is no save nor restore.
+    `make up` deploys every lab, says why nothing was restored or saved, and ends well."""
+    stock = {**os.environ, "EDALAB_ENGINE": "host", "EDALAB_PORT": str(free_port()), "EDALAB_STATE_DIR": str(tmp_path),
+             "EDALAB_CONSOLE_PORT": str(free_port()), "EDALAB_STOCK_SERVICES": "snapshot"}
+    stock.pop("EDALAB_ENDPOINT", None)
+    stock.pop("EDALAB_MAIL_DIR", None)
+    endpoint = engine_of(stock).endpoint
     try:
-        with pytest.raises(baseline.BaselineUnavailable, match="does not serve /_edalab/snapshot"):
-            baseline.restore(f"http://127.0.0.1:{server.server_port}", labs.all_labs())
+        up = make(stock, "up")  # exit 0
+        assert ("Not restoring the baseline snapshot: the restore failed: the engine does not serve /_edalab/restore "
+                "(it answered HTTP 200 with an empty body)") in up.stdout, up.stdout
+        assert "the baseline was not saved: the engine does not serve /_edalab/snapshot" in up.stdout, up.stdout
+        assert "Traceback" not in up.stdout + up.stderr
+        with pytest.raises(baseline.BaselineUnavailable, match="does not serve /_edalab/restore") as refused:
+            baseline.restore(endpoint, labs.all_labs())
+        assert not refused.value.engine_touched
     finally:
-        server.shutdown()
+        make(stock, "down")
+    with pytest.raises(baseline.BaselineUnavailable, match="did not answer POST /_edalab/restore") as unreachable:
+        baseline.restore(endpoint, labs.all_labs())  # nothing listens: a reason, not a traceback
+    assert not unreachable.value.engine_touched
 
 
-def test_a_changed_handler_changes_only_its_labs_key(tmp_path, monkeypatch):
+def copy_the_repository(tmp_path: Path, monkeypatch) -> None:
+    """The labs, handlers and edalab/ copied to `tmp_path`, which the keys and deploys then read."""
     for part in ("labs", "handlers", "edalab"):
         shutil.copytree(settings.REPO_ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(settings, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(labs, "LABS_DIR", tmp_path / "labs")
+
+
+def test_a_changed_handler_changes_only_its_labs_key(tmp_path, monkeypatch):
+    copy_the_repository(tmp_path, monkeypatch)
     found = labs.all_labs()
     before, engine_before = baseline.lab_keys(found), baseline.engine_key()
 
@@ -258,4 +294,11 @@ def test_a_changed_handler_changes_only_its_labs_key(tmp_path, monkeypatch):
     (tmp_path / "edalab" / "plugins" / "events" / "archive_resource.py").write_text("# another resource type\n")
     changed_resource_type = baseline.engine_key()
     (tmp_path / "edalab" / "plugins" / "snapshot" / "containers.py").write_text("# other snapshot code\n")
-    assert len({engine_before, changed_resource_type, baseline.engine_key()}) == 3
+    changed_snapshot_code = baseline.engine_key()
+    (tmp_path / "edalab" / "console" / "__init__.py").write_text("# a workshop fix pulled\n")
+    assert len({engine_before, changed_resource_type, changed_snapshot_code, baseline.engine_key()}) == 4
+    assert baseline._digest([tmp_path / "edalab" / "vanished.py"]) == baseline._digest([])  # absent, no error
+
+    (tmp_path / "labs" / "03-routing" / "template.yaml").write_text("Resources: [not closed\n")  # a draft
+    drafted = baseline.lab_keys(found)
+    assert {name for name in after if after[name] != drafted[name]} == {"03-routing"}

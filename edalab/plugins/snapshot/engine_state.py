@@ -42,8 +42,14 @@ class SnapshotUnusable(ValueError):
     """A snapshot that cannot be loaded into this engine: corrupt, or another format (answered 409)."""
 
 
+class KeyMismatch(SnapshotUnusable):
+    """The snapshot was saved for other code than the caller's (its engine key): refused untouched (409)."""
+
+
 class RestoreFailed(RuntimeError):
-    """Loading failed part way: the engine's state is partial and needs a full reset (answered 500)."""
+    """Loading failed part way (answered 500): the engine was emptied again and its background
+    work started for that empty state, so it is consistent but holds none of the labs; the
+    message says so, or that emptying it failed too and its state is partial."""
 
 
 def engine_identity() -> dict:
@@ -158,16 +164,33 @@ def _read_files(folder: Path) -> tuple[dict, dict, dict]:
     return description, images, objects
 
 
-def restore(folder: Path, background, clear) -> dict:
+def _emptied_again(clear) -> str:
+    """After a load that failed part way: every store emptied, as after a reset."""
+    try:
+        clear()
+        return "the engine was emptied (as after a reset): it holds none of the labs"
+    except Exception as error:  # noqa: BLE001 - said in the answer; the caller restarts the engine
+        LOG.exception("edalab: emptying the engine after a failed restore failed")
+        return f"emptying it again failed too ({type(error).__name__}: {error}): the engine's state is partial"
+
+
+def restore(folder: Path, background, clear, expected_key: str | None = None) -> dict:
     """Replaces the engine's state with the snapshot's. `background` is the reset plugin's
     stop_all/start_all module; `clear()` empties every store and our plugins' own state (the
-    reset plugin's), so a service the snapshot does not hold is left empty, as after a reset."""
+    reset plugin's), so a service the snapshot does not hold is left empty, as after a reset.
+    `expected_key`: the caller's engine key; a snapshot saved with another is refused untouched.
+    A load that fails part way empties the engine again; either way the background work is
+    started for what the stores hold, so the engine is never left with its work stopped."""
     started = time.monotonic()
     description, images, objects = read(folder)
+    if expected_key is not None and description.get("key") != expected_key:
+        raise KeyMismatch(f"the snapshot in {folder} was saved with engine key {description.get('key')}, "
+                          f"the caller's is {expected_key}")
     timings = {"read": round(time.monotonic() - started, 3), "read_ahead": description.get("read_ahead"),
                "stop": background.stop_all()}
     names = _load_order(images)
     loading = time.monotonic()
+    failed = None
     try:
         timings["clear"] = clear()
         per_service = timings["services"] = {}
@@ -185,11 +208,18 @@ def restore(folder: Path, background, clear) -> dict:
                 began = time.monotonic()
                 _service(name).lifecycle_hook.on_after_state_load()
                 per_service[name] = round(per_service[name] + time.monotonic() - began, 4)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - answered as RestoreFailed, with what was done about it
         LOG.exception("edalab: restoring the snapshot failed")
-        raise RestoreFailed(f"loading {folder} failed ({type(error).__name__}: {error}); "
-                            f"the engine's state is partial") from error
-    timings["load"] = round(time.monotonic() - loading, 3)
-    timings["start"] = background.start_all()
+        failed = f"loading {folder} failed ({type(error).__name__}: {error}); {_emptied_again(clear)}"
+    finally:
+        timings["load"] = round(time.monotonic() - loading, 3)
+        try:
+            timings["start"] = background.start_all()
+        except Exception as error:  # noqa: BLE001
+            LOG.exception("edalab: starting the background work after a restore failed")
+            failed = (f"{failed or 'the snapshot was loaded'}; starting the engine's background work failed "
+                      f"({type(error).__name__}: {error})")
+    if failed:
+        raise RestoreFailed(failed)
     return {"restored": names, "labs": description.get("labs", {}), "key": description.get("key"),
             "seconds": round(time.monotonic() - started, 3), "timings": timings}

@@ -37,10 +37,13 @@ def _read_snapshot_ahead() -> None:
     ready, its services are loaded and its files read while the command starts the console."""
     from localstack.runtime import events
 
-    from edalab.plugins.snapshot import engine_state, route
+    from edalab.plugins.snapshot import route
 
     folder = route.snapshot_folder()
-    if folder is None or not (folder / engine_state.META).is_file():
+    if folder is None or not folder.is_dir():
         return
     if events.infra_ready.wait(timeout=120):
-        engine_state.prepare(folder)
+        from edalab.plugins.snapshot import engine_state  # imported once the engine answers, not on its start path
+
+        if (folder / engine_state.META).is_file():
+            engine_state.prepare(folder)

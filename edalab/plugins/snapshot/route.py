@@ -5,8 +5,11 @@ after every lab is deployed and to restore instead of redeploying. The snapshot 
 engine's state folder (`$EDALAB_STATE_DIR/baseline`), so only an engine started with one (the
 host engine) can keep one. Every refusal is a 4xx whose message says why and what to do:
 404 no snapshot yet, 409 a snapshot this engine cannot use (another LocalStack version, a
-corrupt file, no state folder), 400 a body that is not a JSON object, 405 another method. A
-restore that fails part way answers 500: the state is then partial and the caller resets fully.
+corrupt file, no state folder, or one saved with another engine key than the `key` a restore's
+body names: "KeyMismatch"), 400 a body that is not a JSON object, 405 another method. A restore
+that fails part way answers 500: the engine is then emptied again (or, if that failed too,
+partial) and the caller restarts it and deploys fully. A save holds the reset plugin's
+`background.LOCK`, so no reset or restore replaces the stores while they are pickled.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import json
 import os
 import threading
 from pathlib import Path
-
-from edalab.plugins.snapshot import engine_state
 
 SAVE_PATH = "/_edalab/snapshot"
 RESTORE_PATH = "/_edalab/restore"
@@ -57,6 +58,9 @@ def _folder_or_refusal():
 
 
 def serve_snapshot(request, **_ignored):
+    from edalab.plugins.reset import background
+    from edalab.plugins.snapshot import engine_state  # here, not at import: the engine's start does not pay it
+
     folder, refusal = _folder_or_refusal()
     if refusal:
         return refusal
@@ -78,7 +82,8 @@ def serve_snapshot(request, **_ignored):
     if not _saving.acquire(blocking=False):
         return _refusal(409, "SaveRunning", "another save is running; try again when it has finished")
     try:
-        return _answer(engine_state.save(folder, meta))
+        with background.LOCK:  # no reset or restore replaces the stores while they are pickled
+            return _answer(engine_state.save(folder, meta))
     except Exception as error:  # the previous snapshot is left whole (the new one is written aside)
         return _refusal(500, "SaveFailed", f"the state could not be saved ({type(error).__name__}: {error}); "
                                            "the previous snapshot, if any, is unchanged")
@@ -108,13 +113,21 @@ def serve_restore(request, **_ignored):
     if refusal:
         return refusal
     from edalab.plugins.reset import background
+    from edalab.plugins.snapshot import engine_state
 
     try:
+        expected_key = _body(request).get("key")
+    except ValueError as error:
+        return _refusal(400, "BadRequest", f"the body is not usable ({error}): send a JSON object, e.g. "
+                                           '{"key": "..."} (the caller\'s engine key) or {}')
+    try:
         with background.LOCK:
-            return _answer(engine_state.restore(folder, background, _clear_as_a_reset_does))
+            return _answer(engine_state.restore(folder, background, _clear_as_a_reset_does, expected_key))
     except engine_state.SnapshotMissing as missing:
         return _refusal(404, "NoSnapshot", str(missing))
+    except engine_state.KeyMismatch as mismatch:
+        return _refusal(409, "KeyMismatch", f"{mismatch}: the code changed since it was saved; deploy fully")
     except engine_state.SnapshotUnusable as unusable:
         return _refusal(409, "SnapshotUnusable", str(unusable))
     except engine_state.RestoreFailed as failed:
-        return _refusal(500, "RestoreFailed", f"{failed}: reset fully (`make reset FULL=1`)")
+        return _refusal(500, "RestoreFailed", f"{failed}; deploy every lab again (`make reset FULL=1`)")
