@@ -219,6 +219,30 @@ def test_a_corrupt_snapshot_is_refused_untouched_and_reset_falls_back_saying_why
     assert "snapshot restored in place" in make(env, "reset").stdout  # the new snapshot restores
 
 
+def test_a_restore_failing_part_way_leaves_the_engine_empty_and_working(env):
+    """The snapshot's SNS part no longer fits (loaded after S3, IAM and SQS): the restore answers
+    500 saying the engine was emptied, and it is: no stack, no queue, and it serves requests."""
+    from localstack.state import pickle as state_pickle
+
+    engine = engine_of(env)
+    folder = engine.state / "baseline"
+    shutil.copytree(folder, engine.state / "baseline.whole")
+    try:
+        with open(folder / "services" / "sns" / "state.pickle", "wb") as out:
+            state_pickle.dump([], out)
+        failed = http("POST", engine.endpoint + baseline.RESTORE_PATH, {})
+        assert failed.status == 500 and "the engine was emptied" in failed.body["message"], failed.body
+        assert aws.client("cloudformation", engine.endpoint).list_stacks()["StackSummaries"] == []
+        sqs = aws.client("sqs", engine.endpoint)
+        assert sqs.list_queues().get("QueueUrls", []) == []
+        sqs.create_queue(QueueName="learner-after-failure")  # the engine still works
+    finally:
+        shutil.rmtree(folder)
+        (engine.state / "baseline.whole").rename(folder)
+    assert "snapshot restored in place" in make(env, "reset").stdout
+    assert_same(DEPLOYED, full_inventory(engine.endpoint))
+
+
 def test_full_reset_takes_the_slow_exact_way(env):
     engine = engine_of(env)
     pid = engine.pid()
