@@ -58,7 +58,7 @@ def test_traces_list_and_waterfalls_of_a_stored_and_a_dead_lettered_submission(c
         expect(ending.locator("polygon.dlq-marker")).to_have_attribute("fill", "#c62828")
         expect(ending.locator(".hop-outcome")).to_have_css("fill", "rgb(198, 40, 40)")
         expect(page.locator("#trace-outcome")).to_have_css("background-color", "rgb(198, 40, 40)")
-        expect(page.locator('table.trace-hops tr[data-kind="dlq"]')).to_contain_text("dead-lettered after 3 receives")
+        expect(page.locator('table.trace-hops tr[data-kind="dlq"]')).to_contain_text("dead-lettered after 3 failed receives")
         screenshot(page, "trace-dead-lettered")
 
         answer = page.goto(f"/traces/nobody-{unique}")

@@ -156,7 +156,7 @@ def test_a_stored_and_a_dead_lettered_submission_as_the_engine_recorded_them(lab
         said = []
         assert command.main(endpoint, Namespace(id=poison), said.append) == 0
         text = printed(said)
-        assert "store #3" in text and "◆ DLQ" in text and "dead-lettered after 3 receives" in text
+        assert "store #3" in text and "◆ DLQ" in text and "dead-lettered after 3 failed receives" in text
         said = []
         assert command.main(endpoint, Namespace(id=None), said.append) == 2
         text = printed(said)

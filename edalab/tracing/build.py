@@ -128,7 +128,8 @@ def _reach_back(intake: Hop, moments: list[datetime | None]) -> None:
 
 def _intake_hops(lines: list[LogLine], records: Records) -> list[Hop]:
     hops = []
-    for request_id, group in _grouped(line for line in lines if line.hop == "intake"):
+    # a GET /feedback/{id} logs `looked_up` under its own correlation id: a read, not a hop of the trace
+    for request_id, group in _grouped(line for line in lines if line.hop == "intake" and line.get("event") != "looked_up"):
         events = {line.get("event"): line for line in group}
         start, duration = _span(group, records.invocations.get(request_id))
         accepted, refused = events.get("accepted"), events.get("refused")
@@ -215,6 +216,7 @@ def _dlq_hop(feedback_id: str, intake: Hop | None, attempts: list[Hop], message)
                correlation_id=message_correlation_id(message),
                source=f"queue {DLQ} (peeked now; SQS moved it there once the last receive's visibility timeout ended)",
                details={"receive_count": message.receives, "message_id": message.message_id,
+                        "failed_attempts": sum(1 for hop in attempts if hop.outcome == "failed"),
                         "source_queue": message.attributes.get("DeadLetterQueueSourceArn", ""),
                         "aws_trace_header": message.attributes.get("AWSTraceHeader", "")})
 

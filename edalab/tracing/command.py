@@ -9,6 +9,7 @@ logged, never a traceback.
 from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
 
 from edalab.tracing import Summary, gather, newest_ids, read_records, summaries, terminal
 from edalab.tracing.records import valid_id
@@ -45,7 +46,7 @@ def main(endpoint: str, args, say) -> int:
         say(WHERE_IDS_COME_FROM)
         _say_recent(endpoint, say)
         return 1
-    say(terminal.render(trace))
+    say(terminal.render(trace, Console().width))  # the width rich draws in: the terminal's, else 80
     return 0
 
 

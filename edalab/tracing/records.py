@@ -157,6 +157,8 @@ def newest_ids(engine_or_endpoint, since_ms: int | None = None, limit: int = 50,
     for event in _events(engine, LOG_GROUPS["intake"], pattern, since_ms, problems if problems is not None else []):
         line = parse_line("intake", event)
         given = line.get("correlation_id") if line else None
+        if line and line.get("event") == "looked_up":  # a GET reading an item back, not a submission
+            continue
         if isinstance(given, str) and valid_id(given):
             seen.pop(given, None)
             seen[given] = None

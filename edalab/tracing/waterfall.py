@@ -89,7 +89,9 @@ def describe(hop: Hop, limit: int | None = None, brief: bool = False) -> str:
     if hop.kind == "store" and details.get("error") and not brief:
         words += f": {details['error']}"
     if hop.kind == "dlq":
-        words += f" after {details.get('receive_count', '?')} receives"
+        failed = details.get("failed_attempts")  # what the store's log shows; SQS's own count can be one more
+        words += (f" after {failed} failed receive{'s' if failed != 1 else ''}" if failed
+                  else f" (SQS counted {details.get('receive_count', '?')} receives)")
     if hop.outcome == "waiting":
         words += f" (received {details.get('receive_count', 0)} times so far)"
     return words if limit is None or len(words) <= limit else words[:limit - 1] + "…"
