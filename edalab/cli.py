@@ -391,6 +391,17 @@ def cmd_bootstrap(_args) -> int:
     return 0
 
 
+def _number(variable: str, kind: type, example: str):
+    """An option's parser that names the make variable in its refusal (`make load COUNT=abc`)."""
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{variable}={text!r} is not {what}: e.g. {variable}={example}") from None
+    return parse
+
+
 def _hint_number(text: str) -> int:
     if not text.strip().isdigit():
         raise argparse.ArgumentTypeError(f"N={text!r} is not a hint number: use N=1, N=2, ...")
@@ -433,16 +444,16 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_solution)
     p = sub.add_parser("traffic", help="send a lab's traffic (lab 07: good, slow and poison orders)")
     p.add_argument("lab", nargs="?")
-    p.add_argument("--rate", type=float, help="messages per second")
-    p.add_argument("--fail", type=float, help="the share of poison messages, 0 to 1 (0.1 = 10 %%)")
-    p.add_argument("--slow", type=float, help="the share of slow messages, 0 to 1")
-    p.add_argument("--duration", type=float, help="seconds to keep sending")
+    p.add_argument("--rate", type=_number("RATE", float, "5"), help="messages per second")
+    p.add_argument("--fail", type=_number("FAIL", float, "0.1"), help="the share of poison messages, 0 to 1 (0.1 = 10 %%)")
+    p.add_argument("--slow", type=_number("SLOW", float, "0.1"), help="the share of slow messages, 0 to 1")
+    p.add_argument("--duration", type=_number("DURATION", float, "60"), help="seconds to keep sending")
     p.set_defaults(fn=_lab_command("traffic"))
     p = sub.add_parser("experiment", help="run one of a lab's experiments (lab 08), or list them")
     p.add_argument("lab", nargs="?")
     p.add_argument("name", nargs="?", help="which experiment; none lists them")
-    p.add_argument("--count", type=int, help="how many events the workload sends")
-    p.add_argument("--rate", type=float, help="how many events per second the workload sends")
+    p.add_argument("--count", type=_number("COUNT", int, "240"), help="how many events the workload sends")
+    p.add_argument("--rate", type=_number("RATE", float, "4"), help="how many events per second the workload sends")
     p.set_defaults(fn=_lab_command("experiment"))
     p = sub.add_parser("report", help="a lab's report from its recorded runs (lab 08)")
     p.add_argument("lab", nargs="?")
@@ -453,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_lab_command("drill"))
     p = sub.add_parser("load", help="post a lab's load run and account for every submission (lab 11)")
     p.add_argument("lab", nargs="?")
-    p.add_argument("--count", type=int, help="how many submissions (default 2,000)")
+    p.add_argument("--count", type=_number("COUNT", int, "2000"), help="how many submissions (default 2,000)")
     p.set_defaults(fn=_lab_command("load"))
     p = sub.add_parser("trace", help="one correlation id's path through lab 11's pipeline, hop by hop")
     p.add_argument("id", nargs="?", help="the correlation id (the POST's answer and every log line carry it)")

@@ -253,3 +253,17 @@ def test_make_lab_makes_no_engine_call(tmp_path):
                               capture_output=True, text=True, timeout=25)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Lab 04 · Dead-letter queues" in done.stdout and "Not checked yet" in done.stdout
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["load", "11", "--count", "abc"], "COUNT='abc' is not a whole number: e.g. COUNT=2000"),
+    (["traffic", "07", "--rate", "fast"], "RATE='fast' is not a number: e.g. RATE=5"),
+    (["experiment", "08", "batch-10", "--count", "1.5"], "COUNT='1.5' is not a whole number"),
+])
+def test_a_lab_commands_bad_number_names_the_make_variable(argv, said, capsys):
+    """`make load LAB=11 COUNT=abc` says which variable is wrong and what it takes, not argparse's
+    "invalid int value"; nothing runs."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 2
+    assert said in capsys.readouterr().err
