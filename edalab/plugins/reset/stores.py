@@ -34,6 +34,8 @@ def _reset_s3_objects(directory) -> None:
         return
     backend.reset()  # closes every object's file
     getattr(backend, "_filesystem", {}).clear()
+    if not os.path.isdir(directory.path):  # the engine's own folder is made on the first object
+        return
     for entry in os.scandir(directory.path):
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
