@@ -41,6 +41,7 @@ from pathlib import Path
 
 from edalab import bootstrap, labs, settings
 from edalab.http_call import http
+from edalab.waiting import WaitTimedOut, wait_for
 
 SAVE_PATH = "/_edalab/snapshot"
 RESTORE_PATH = "/_edalab/restore"
@@ -51,6 +52,7 @@ ENGINE_PACKAGES = ("localstack-core", "moto-ext", "moto", "dill", "botocore")
 # The keys each route's answer holds (any other answer is not our snapshot plugin's).
 SAVED_ANSWER, RESTORED_ANSWER = ("key", "labs", "save_seconds"), ("key", "labs", "restored", "seconds")
 NOT_TOUCHED_STATUSES = (400, 404, 405, 409)  # the routes refuse these before changing anything
+SETTLE_SECONDS = 15.0  # at most this long for a deploy's messages on consumed queues to be consumed before a save
 
 
 class BaselineUnavailable(RuntimeError):
@@ -183,10 +185,44 @@ def _call(method: str, endpoint: str, path: str, body: object, expected: tuple[s
     return reply.body
 
 
+def consumed_queues_settled(endpoint: str, timeout: float = SETTLE_SECONDS) -> bool:
+    """Waits (at most `timeout` s) until every queue an enabled event source mapping reads is
+    empty, visible and in flight: what a deploy just put there (S3's `s3:TestEvent` when a
+    bucket's notification is set up) is consumed before the state is saved, instead of being
+    saved and consumed again after every restore. False when something is still there then (a
+    message its function keeps failing): the state is saved as it is."""
+    from edalab import aws  # boto3 is only needed here, not by the key computations above
+
+    lam, sqs = aws.client("lambda", endpoint), aws.client("sqs", endpoint)
+    arns = {mapping["EventSourceArn"] for page in lam.get_paginator("list_event_source_mappings").paginate()
+            for mapping in page["EventSourceMappings"]
+            if mapping.get("State") == "Enabled" and mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:")}
+    urls = []
+    for arn in sorted(arns):
+        try:
+            urls.append(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist:
+            continue
+
+    def holding() -> list[str]:
+        counts = (sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"] for url in urls)
+        return [url for url, count in zip(urls, counts, strict=True) if any(int(n) for n in count.values())]
+
+    try:
+        wait_for(holding, what="the queues read by event source mappings to be consumed", timeout=timeout,
+                 interval=0.2, until=lambda left: not left)
+        return True
+    except WaitTimedOut:
+        return False
+
+
 def save(endpoint: str, found: list[labs.Lab], parameters: dict | None = None, keys: Keys | None = None) -> dict:
     """Asks the engine to save its state as the baseline of `found`, deployed from the files
-    whose `keys` were taken before that deploy (now, when not given)."""
+    whose `keys` were taken before that deploy (now, when not given), once what the deploy put
+    on consumed queues is consumed (`consumed_queues_settled`)."""
     keys = keys or current_keys(found, parameters)
+    consumed_queues_settled(endpoint)
     return _call("POST", endpoint, SAVE_PATH, {"key": keys.engine, "labs": keys.labs}, SAVED_ANSWER,
                  "the baseline was not saved", timeout=120)
 
