@@ -79,6 +79,7 @@ class _Watch:
         self.ctx, self.charges, self.queued = ctx, {}, {}
         self.flaky_waited_alone = False
         self.errors, self._errors_read = [], 0.0
+        self.empty_looks = 0  # looks in a row that found none of this run's messages in the queue
 
     def look(self):
         ctx = self.ctx
@@ -86,6 +87,7 @@ class _Watch:
         # complete for every message already gone
         self.queued = _in_queue(ctx)
         self.charges = _ledger(ctx)
+        self.empty_looks = 0 if self.queued else self.empty_looks + 1
         queued_payments = {payment for payment, _ in self.queued.values()}
         if queued_payments == {ctx.flaky} and ctx.flaky not in self.charges and self.charges:
             self.flaky_waited_alone = True
@@ -109,8 +111,10 @@ class _Watch:
 
     def settled(self):
         """Every payment charged and none of this run's messages left, or some uncharged while
-        none is left to deliver them (nothing more can be charged)."""
-        return not self.queued and (not self.uncharged() or time.monotonic() - self.ctx.sent_at >= 2)
+        none is left to deliver them (nothing more can be charged). "None left" takes two looks
+        in a row: the engine's listing can miss a message at the instant a receive moves it from
+        the visible messages to those in flight, so one empty look alone is not proof."""
+        return self.empty_looks >= 2 and (not self.uncharged() or time.monotonic() - self.ctx.sent_at >= 2)
 
 
 def _remove_records(ctx, idempotency_before):
