@@ -4,8 +4,9 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 READY := $(VENV)/.edalab-ready
 PYTEST_ARGS ?=
-# Four workers, each with its own engine: one starts the 10,000-upload load run at once (the
-# `slow` tests are collected first) while the others work through the rest, whose time is
+# Four workers, each with its own engine: one runs the load runs (10,000 uploads, then 2,000
+# feedback submissions) at once, one after the other (the `slow` tests are collected first and
+# scheduled as one unit), while the others work through the rest, whose time is
 # mostly spent waiting on visibility timeouts and alarm periods (three workers kept 2 cores
 # about 40 % busy), so four fit on 2 cores.
 # Tests are scheduled a file at a time, but each lab's both-ways check on its own (tests/conftest.py).

@@ -119,6 +119,10 @@ def unique() -> str:
 # Test files whose tests each take minutes and share nothing but the session engine: under
 # `make test` each of their tests may go to its own worker instead of all to one.
 SPREAD_FILES = ("tests/test_labs.py",)
+# The `slow` load runs, each loading its engine flat out for minutes: under `make test` one worker
+# runs them one after the other. Side by side on 2 cores (beside two more workers) they starved
+# each other's functions past their timeouts, which the tests then saw as retries.
+LOAD_RUN_FILES = ("tests/test_reliability_lab02_load.py", "tests/test_lab11_load.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -130,7 +134,8 @@ def pytest_collection_modifyitems(items):
 def pytest_xdist_make_scheduler(config, log):
     """`make test` (`--dist loadfile`) sends a file's tests to one worker, so its module fixtures
     (an engine of its own, a `make up`) are built once and its tests run in order; but each test
-    of SPREAD_FILES (every lab's both-ways check, a minute or more each) is a unit of its own.
+    of SPREAD_FILES (every lab's both-ways check, a minute or more each) is a unit of its own,
+    and the LOAD_RUN_FILES are one unit.
     (xdist's `loadgroup` would say this with marks, but it cannot rename test ids under pytest 9.)"""
     if config.getvalue("dist") != "loadfile":
         return None
@@ -139,6 +144,8 @@ def pytest_xdist_make_scheduler(config, log):
     class FilesButSpread(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
+            if path.endswith(LOAD_RUN_FILES):
+                return "the load runs"
             return nodeid if path.endswith(SPREAD_FILES) else path
 
     return FilesButSpread(config, log)

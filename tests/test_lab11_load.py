@@ -27,7 +27,7 @@ from support import deploy_lab
 from edalab import aws, labs, mail, sms
 from edalab.tracing.build import build
 from edalab.tracing.records import read_records
-from edalab.waiting import wait_for
+from edalab.waiting import WaitTimedOut, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -91,10 +91,13 @@ def test_two_thousand_submissions_are_each_stored_refused_or_dead_lettered_once(
             incomplete |= {s.correlation_id: ["no store line answered its second delivery"]
                            for s in load.of_kind("duplicate")
                            if "duplicate" not in [hop.outcome for hop in traces[s.correlation_id].hops]}
-            return incomplete, traces  # what is missing first, as a timeout prints it
+            return incomplete, traces
 
-        incomplete, traces = wait_for(traces_now, what="every submission's trace to be told by the engine's records",
-                                      timeout=120, interval=2, until=lambda got: not got[0])
+        try:
+            incomplete, traces = wait_for(traces_now, what="every submission's trace to be told by the engine's records",
+                                          timeout=120, interval=2, until=lambda got: not got[0])
+        except WaitTimedOut as late:  # the assertion below names what is missing
+            incomplete, traces = late.last
         assert incomplete == {}
         assert all(traces[s.correlation_id].feedback_ids == [s.feedback_id] for s in load.of_kind("valid", "duplicate"))
         # refused at the door, never queued (a bad correlation id cannot be traced by the one it lacks)
