@@ -89,7 +89,7 @@ aws-plan: $(READY) ## package lab LAB=11 for a real AWS account and print the co
 usage: $(READY) ## what the engine served since the last reset (RESET=1 zeroes it, FORMAT=json)
 	@$(PY) -m edalab usage $(if $(RESET),--reset) $(if $(FORMAT),--format $(FORMAT))
 
-test: $(READY) ## the whole test suite, on 4 workers with an engine each (~13 min)
+test: $(READY) ## the whole test suite, on 4 workers with an engine each (~16 min)
 	@$(PYTEST) $(PYTEST_ARGS)
 
 test-quick: $(READY) ## the suite without the `slow` load run
