@@ -2,8 +2,9 @@
 
 LocalStack finds them through entry points (see pyproject.toml). They are grouped by the
 service they fix: `lambda_/` (the local runtime executor, metrics, SQS polling), `dynamodb/`
-(moto-backed DynamoDB), `ses/` (the mail relay), `sqs/` (metrics), `logs/`, `cloudwatch/` and
-`events/` (provider subclasses selected with PROVIDER_OVERRIDE_<SERVICE>=edalab).
+(moto-backed DynamoDB), `ses/` (the mail relay), `sqs/` (metrics, a listing that misses no
+message), `logs/`, `cloudwatch/` and `events/` (provider subclasses selected with
+PROVIDER_OVERRIDE_<SERVICE>=edalab).
 
 Nothing here imports LocalStack at package import time, because function processes import
 this package too.
