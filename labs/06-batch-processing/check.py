@@ -112,8 +112,8 @@ class _Watch:
     def settled(self):
         """Every payment charged and none of this run's messages left, or some uncharged while
         none is left to deliver them (nothing more can be charged). "None left" takes two looks
-        in a row: the engine's listing can miss a message at the instant a receive moves it from
-        the visible messages to those in flight, so one empty look alone is not proof."""
+        in a row, a guard against a listing that misses a message at the instant a receive takes
+        it (stock LocalStack's did; the engine's plugin sqs/consistent_listing.py lists it)."""
         return self.empty_looks >= 2 and (not self.uncharged() or time.monotonic() - self.ctx.sent_at >= 2)
 
 
