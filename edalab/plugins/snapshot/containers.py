@@ -9,7 +9,8 @@ no visitor that writes or reads a snapshot; these two do, one file per service:
   loaded into the SAME bundle object (providers and hooks hold references to it), with each
   store re-linked to its region's and the account's shared attribute dicts;
 - a moto backend dict is saved as its region backends by account, and loaded the same way;
-- an asset directory is copied beside the pickle and copied back over the live one.
+- an asset directory is copied beside the pickle (`asset_copy`: consistently, as the service may
+  be writing to it) and copied back over the live one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from localstack.state import AssetDirectory, StateVisitor
 from localstack.state import pickle as state_pickle
 from moto.core.base_backend import BackendDict
 
+from edalab.plugins.snapshot.asset_copy import copy_assets
 from edalab.plugins.snapshot.reducers import register_reducers
 
 
@@ -85,7 +87,7 @@ def save(service, folder: Path) -> list[str]:
         elif isinstance(container, AssetDirectory):
             source = Path(container.path)
             if source.is_dir():
-                shutil.copytree(source, folder / f"assets-{index}", symlinks=True, dirs_exist_ok=True)
+                copy_assets(source, folder / f"assets-{index}")  # the service may be writing to it meanwhile
             images.append(("assets", source.is_dir()))
             saved.append(f"files {container.service_name}")
         else:
