@@ -13,10 +13,12 @@ that way under load: the check saw the queue empty while the batch was being rec
 This hook makes the listing see them:
 - a receive records, per visible heap, the messages it has popped and not yet returned (under the
   heap's own lock, in the same step as the pop; only while a receive runs, so nothing else that
-  pops is affected);
-- the listing copies what it reads (in flight, visible, delayed, and the recorded messages not in
-  flight yet) while it holds the queue's lock (no requeue or delayed message moves meanwhile) and
-  the heap's lock (no pop meanwhile), then serializes the copy as LocalStack does.
+  pops is affected), counted per message, as two receives may hold the same one (the first put
+  it back with visibility 0);
+- the listing copies what it reads (in flight, visible, delayed, and the recorded messages neither
+  in flight nor back on the heap yet, listed as not visible) while it holds the queue's lock (no
+  requeue or delayed message moves meanwhile) and the heap's lock (no pop meanwhile), then
+  serializes the copy as LocalStack does.
 
 Lock order is the queue's, then the heap's, as LocalStack's requeue takes them; a receive takes
 only the heap's. Nothing is added to the queue objects, so the baseline snapshot pickles them as
@@ -37,7 +39,9 @@ from edalab.plugins.on_import import when_imported
 
 LOG = logging.getLogger(__name__)
 
-# visible heap -> the messages receives have popped from it and not yet returned ({message: None})
+# visible heap -> {message: how many running receives have popped it and not yet returned}
+# (a count: a receive with visibility 0 puts its message back, and another may pop it before the
+# first returns)
 _in_transit: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _receiving = threading.local()  # `popped`: [(heap, message)] of the receive running in this thread
 
@@ -45,6 +49,22 @@ _receiving = threading.local()  # `popped`: [(heap, message)] of the receive run
 def in_transit(heap) -> list:
     """The messages receives have popped from `heap` and hold now (call with the heap's lock held)."""
     return list(_in_transit.get(heap, ()))
+
+
+def _remember(heap, message) -> None:
+    """Called under the heap's lock, in the step that popped `message`."""
+    counts = _in_transit.setdefault(heap, {})
+    counts[message] = counts.get(message, 0) + 1
+
+
+def _forget(heap, message) -> None:
+    with heap.mutex:
+        counts = _in_transit.get(heap)
+        if counts is None or message not in counts:
+            return
+        counts[message] -= 1
+        if counts[message] <= 0:
+            del counts[message]
 
 
 def track_pops(queue_module) -> None:
@@ -57,7 +77,7 @@ def track_pops(queue_module) -> None:
         message = pop(self)
         popped = getattr(_receiving, "popped", None)
         if popped is not None:
-            _in_transit.setdefault(self, {})[message] = None
+            _remember(self, message)
             popped.append((self, message))
         return message
 
@@ -77,8 +97,7 @@ def forget_pops_when_received(models) -> None:
         finally:
             popped, _receiving.popped = _receiving.popped, None
             for heap, message in popped:
-                with heap.mutex:
-                    _in_transit.get(heap, {}).pop(message, None)
+                _forget(heap, message)
 
     queue_class.receive = receive_recording_pops
 
@@ -96,11 +115,18 @@ def list_under_locks(developer_api) -> None:
         copy = object.__new__(type(queue))  # what LocalStack's listing reads, copied; serialized outside the locks
         heap = queue.visible
         with queue.mutex, heap.mutex:
-            taken = [message for message in in_transit(heap) if message not in queue.inflight and not message.deleted]
+            on_heap = set(heap.queue)  # a receive with visibility 0 has put its message back already
+            taken = [message for message in in_transit(heap)
+                     if message not in queue.inflight and message not in on_heap and not message.deleted]
             copy.inflight = dict.fromkeys([*queue.inflight, *taken])
             copy.visible = SimpleNamespace(queue=list(heap.queue))
             copy.delayed = set(queue.delayed)
-        return collect(self, copy, show_invisible=show_invisible, show_delayed=show_delayed)
+        listed = collect(self, copy, show_invisible=show_invisible, show_delayed=show_delayed)
+        taken_ids = {message.message_id for message in taken}
+        for message in listed:  # being received: not visible to another receive, as in flight
+            if message.get("MessageId") in taken_ids:
+                message["Attributes"]["IsVisible"] = "false"
+        return listed
 
     api_class._collect_messages = _collect_messages
 
