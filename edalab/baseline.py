@@ -53,6 +53,9 @@ ENGINE_PACKAGES = ("localstack-core", "moto-ext", "moto", "dill", "botocore")
 SAVED_ANSWER, RESTORED_ANSWER = ("key", "labs", "save_seconds"), ("key", "labs", "restored", "seconds")
 NOT_TOUCHED_STATUSES = (400, 404, 405, 409)  # the routes refuse these before changing anything
 SETTLE_SECONDS = 15.0  # at most this long for a deploy's messages on consumed queues to be consumed before a save
+STOPPED_MAPPING_STATES = ("Disabled", "Disabling", "Deleting")  # mappings that consume nothing before a save
+QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed")
 
 
 class BaselineUnavailable(RuntimeError):
@@ -78,6 +81,7 @@ class Restored:
     redeployed: dict[str, str] = field(default_factory=dict)  # stack -> outcome, for labs whose files changed
     saved: bool = False
     not_saved: str | None = None  # why the re-save after redeploying changed labs failed (a warning)
+    unsettled: list[str] = field(default_factory=list)  # queues saved with messages on them (see `save`)
 
 
 def _files_under(path: Path) -> Iterable[Path]:
@@ -185,46 +189,65 @@ def _call(method: str, endpoint: str, path: str, body: object, expected: tuple[s
     return reply.body
 
 
-def consumed_queues_settled(endpoint: str, timeout: float = SETTLE_SECONDS) -> bool:
-    """Waits (at most `timeout` s) until every queue an enabled event source mapping reads is
-    empty, visible and in flight: what a deploy just put there (S3's `s3:TestEvent` when a
-    bucket's notification is set up) is consumed before the state is saved, instead of being
-    saved and consumed again after every restore. False when something is still there then (a
-    message its function keeps failing): the state is saved as it is."""
-    from edalab import aws  # boto3 is only needed here, not by the key computations above
+def consumed_queues_unsettled(endpoint: str, timeout: float = SETTLE_SECONDS) -> list[str]:
+    """Waits (at most `timeout` s) until every queue an event source mapping reads (one not
+    disabled or being deleted) is empty: visible, in flight and delayed. What a deploy just put
+    there (S3's `s3:TestEvent` when a bucket's notification is set up) is then consumed before
+    the state is saved, instead of being saved and consumed again after every restore. Returns
+    the names of the queues still holding messages then ([] when all were consumed; a message its
+    function keeps failing keeps its queue here): the state is saved as it is, and the caller says
+    so. BaselineUnavailable when the engine does not answer these calls."""
+    from botocore.config import Config  # boto3 is only needed here, not by the key computations above
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    lam, sqs = aws.client("lambda", endpoint), aws.client("sqs", endpoint)
-    arns = {mapping["EventSourceArn"] for page in lam.get_paginator("list_event_source_mappings").paginate()
-            for mapping in page["EventSourceMappings"]
-            if mapping.get("State") == "Enabled" and mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:")}
-    urls = []
-    for arn in sorted(arns):
-        try:
-            urls.append(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
-        except sqs.exceptions.QueueDoesNotExist:
-            continue
+    from edalab import aws
 
-    def holding() -> list[str]:
-        counts = (sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"] for url in urls)
-        return [url for url, count in zip(urls, counts, strict=True) if any(int(n) for n in count.values())]
-
+    quick = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})  # a hung engine fails, not waits minutes
+    lam, sqs = aws.client("lambda", endpoint, quick), aws.client("sqs", endpoint, quick)
     try:
-        wait_for(holding, what="the queues read by event source mappings to be consumed", timeout=timeout,
-                 interval=0.2, until=lambda left: not left)
-        return True
-    except WaitTimedOut:
-        return False
+        arns = {mapping["EventSourceArn"] for page in lam.get_paginator("list_event_source_mappings").paginate()
+                for mapping in page["EventSourceMappings"]
+                if mapping.get("State") not in STOPPED_MAPPING_STATES
+                and mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:")}
+        urls = {}
+        for arn in sorted(arns):
+            name = arn.rsplit(":", 1)[-1]
+            try:
+                urls[name] = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            except sqs.exceptions.QueueDoesNotExist:
+                continue
+
+        def holding() -> list[str]:
+            left = []
+            for name, url in urls.items():
+                try:
+                    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))["Attributes"]
+                except sqs.exceptions.QueueDoesNotExist:  # deleted meanwhile: holds nothing
+                    continue
+                if any(int(counts.get(attribute, 0)) for attribute in QUEUE_COUNTS):
+                    left.append(name)
+            return left
+
+        try:
+            wait_for(holding, what="the queues read by event source mappings to be consumed", timeout=timeout,
+                     interval=0.2, until=lambda left: not left)
+            return []
+        except WaitTimedOut as late:
+            return list(late.last or [])
+    except (BotoCoreError, ClientError) as error:
+        raise BaselineUnavailable(f"the baseline was not saved: the engine did not list its queues ({error})") from None
 
 
 def save(endpoint: str, found: list[labs.Lab], parameters: dict | None = None, keys: Keys | None = None) -> dict:
     """Asks the engine to save its state as the baseline of `found`, deployed from the files
     whose `keys` were taken before that deploy (now, when not given), once what the deploy put
-    on consumed queues is consumed (`consumed_queues_settled`)."""
+    on consumed queues is consumed (`consumed_queues_unsettled`). The answer's `unsettled` names
+    the queues whose messages were saved all the same (each restore brings them back)."""
     keys = keys or current_keys(found, parameters)
-    consumed_queues_settled(endpoint)
-    return _call("POST", endpoint, SAVE_PATH, {"key": keys.engine, "labs": keys.labs}, SAVED_ANSWER,
-                 "the baseline was not saved", timeout=120)
+    unsettled = consumed_queues_unsettled(endpoint)
+    answer = _call("POST", endpoint, SAVE_PATH, {"key": keys.engine, "labs": keys.labs}, SAVED_ANSWER,
+                   "the baseline was not saved", timeout=120)
+    return {**answer, "unsettled": unsettled}
 
 
 def describe(endpoint: str) -> dict:
@@ -255,7 +278,7 @@ def restore(endpoint: str, found: list[labs.Lab], parameters: dict | None = None
             progress(lab.stack.name, "its files changed since the baseline was saved: deploying")
         result.redeployed = labs.deploy_all(endpoint, progress=progress, parameters=parameters, found=changed)
         try:
-            save(endpoint, found, parameters, keys)
+            result.unsettled = save(endpoint, found, parameters, keys)["unsettled"]
             result.saved = True
         except BaselineUnavailable as unavailable:
             result.not_saved = str(unavailable)

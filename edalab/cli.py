@@ -133,7 +133,16 @@ def _restore_baseline(endpoint: str) -> tuple[baseline.Restored | None, baseline
     if restored.not_saved:
         console.print(f"  [yellow]{escape(restored.not_saved)}[/] (the restore stands; the next one redeploys "
                       "the changed labs again)")
+    _say_unsettled(restored.unsettled)
     return restored, None
+
+
+def _say_unsettled(queues: list[str]) -> None:
+    """A baseline saved with messages its functions had not consumed: each restore brings them back."""
+    if queues:
+        console.print(f"  [yellow]note: saved with messages still on {escape(', '.join(queues))}[/] (their functions "
+                      f"had not consumed them in {baseline.SETTLE_SECONDS:.0f} s); each `make reset` brings them "
+                      "back. If a function of yours keeps failing, fix it, then `make reset FULL=1`")
 
 
 def _deploy_and_save(endpoint: str) -> None:
@@ -146,6 +155,7 @@ def _deploy_and_save(endpoint: str) -> None:
         saved = baseline.save(endpoint, found, keys=keys)
         console.print(f"  saved the baseline snapshot in {saved['save_seconds']:.1f} s "
                       "(`make reset` and the next `make up` restore it)")
+        _say_unsettled(saved["unsettled"])
     except baseline.BaselineUnavailable as unavailable:
         console.print(f"  [yellow]{escape(str(unavailable))}[/] (`make reset` will restart and redeploy)")
 

@@ -24,7 +24,7 @@ from edalab.engine.host import HostEngine
 from edalab.http_call import http
 from edalab.mail import read_inbox
 from edalab.waiting import wait_for
-from support import free_port, stack_contents
+from support import create_function, free_port, stack_contents
 from test_lifecycle import settled_snapshot
 
 
@@ -269,6 +269,52 @@ def test_the_routes_refuse_what_they_cannot_do_with_the_reason(env):
             assert missing.status == 404 and "no snapshot in" in missing.body["message"], (method, missing.body)
     finally:
         (engine.state / "baseline.aside").rename(engine.state / "baseline")
+
+
+def test_a_save_first_waits_for_consumed_queues_and_names_one_whose_function_keeps_failing(env):
+    """What a deploy leaves on a queue a function consumes is consumed before the state is saved
+    (else every reset would hand it to the function again); a queue whose function keeps failing
+    cannot empty, and is named instead of holding the save up for ever."""
+    endpoint = engine_of(env).endpoint
+    sqs, lam = aws.client("sqs", endpoint), aws.client("lambda", endpoint)
+    urls = {name: sqs.create_queue(QueueName=f"settle-{name}")["QueueUrl"] for name in ("eaten", "stuck", "out")}
+    functions, made = [], []
+    try:
+        for name, variables in (("eaten", {"OUTPUT_QUEUE_URL": urls["out"]}), ("stuck", {})):  # no output: it fails
+            functions.append(f"settle-{name}")
+            create_function(lam, f"settle-{name}", "probe.py", env=variables)
+            arn = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            made.append(lam.create_event_source_mapping(FunctionName=f"settle-{name}", EventSourceArn=arn,
+                                                        BatchSize=1)["UUID"])
+        for uuid in made:
+            wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"], what="the mapping enabled",
+                     until=lambda state: state == "Enabled")
+
+        sqs.send_message(QueueUrl=urls["eaten"], MessageBody="left by a deploy")
+        assert baseline.consumed_queues_unsettled(endpoint, timeout=60) == []  # it waited for the consumer
+        assert int(sqs.get_queue_attributes(QueueUrl=urls["out"], AttributeNames=["ApproximateNumberOfMessages"])
+                   ["Attributes"]["ApproximateNumberOfMessages"]) == 1  # consumed by its function, not lost
+
+        sqs.send_message(QueueUrl=urls["stuck"], MessageBody="its function fails on it")
+        assert baseline.consumed_queues_unsettled(endpoint, timeout=3) == ["settle-stuck"]
+
+        lam.update_event_source_mapping(UUID=made[1], Enabled=False)  # a paused consumer is not waited for
+        wait_for(lambda: lam.get_event_source_mapping(UUID=made[1])["State"], what="the mapping disabled",
+                 until=lambda state: state == "Disabled")
+        assert baseline.consumed_queues_unsettled(endpoint, timeout=3) == []
+    finally:
+        for uuid in made:
+            lam.delete_event_source_mapping(UUID=uuid)
+        for function in functions:
+            lam.delete_function(FunctionName=function)
+        for url in urls.values():
+            sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_save_on_an_engine_that_does_not_answer_says_so_at_once():
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(baseline.BaselineUnavailable, match="the engine did not list its queues"):
+        baseline.consumed_queues_unsettled(endpoint)
 
 
 def test_an_engine_without_the_snapshot_routes_is_refused_with_the_reason(tmp_path):
