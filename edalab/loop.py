@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -157,10 +158,13 @@ def solution(lab_id: str, endpoint: str, apply: bool) -> None:
     console.print(f"Now `make check LAB={lab.number}`.")
 
 
-def run_solution_script(lab: labs.Lab, endpoint: str) -> None:
-    """Runs the lab's solution commands with `awslocal` pointed at the engine."""
+def run_solution_script(lab: labs.Lab, endpoint: str, exercise_root: Path = settings.REPO_ROOT) -> None:
+    """Runs the lab's solution commands with `awslocal` pointed at the engine. A solution that
+    writes an exercise file (lab 08's choice, made from the runs it measured) writes it under
+    `exercise_root` (EDALAB_EXERCISE_ROOT): the learner's repository, or a test's own folder."""
     host = endpoint.split("://", 1)[-1].rstrip("/")
     env = {**os.environ, "LOCALSTACK_HOST": host, "EDALAB_ENDPOINT": endpoint, "DISABLE_DEPRECATION_NOTICE": "1",
+           "EDALAB_EXERCISE_ROOT": str(exercise_root),
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": settings.REGION}
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         env.pop(name, None)

@@ -182,10 +182,15 @@ def deploy_near_miss(lab: labs.Lab, endpoint: str, folder: Path, edits: dict[str
 
 
 def deploy_lab(lab: labs.Lab, endpoint: str, solution: bool) -> None:
-    """Deploys a lab's exercise (as in the repository) or its reference solution."""
+    """Deploys a lab's exercise (as in the repository) or its reference solution. An exercise file
+    the solution's commands write (lab 08's choice) goes to a folder of its own, never over the
+    working tree's."""
+    import tempfile
+
     labs.deploy(lab, endpoint, solution=solution, parameters=FAST_PARAMETERS.get(lab.stack.name))
     if solution and lab.solution_script.exists():
-        run_solution_script(lab, endpoint)
+        with tempfile.TemporaryDirectory(prefix=f"edalab-solution-{lab.number}-") as exercise_root:
+            run_solution_script(lab, endpoint, exercise_root=Path(exercise_root))
 
 
 def settled_stack_contents(endpoint: str, stack_name: str, quiet_seconds: float = 2.0, timeout: float = 30.0) -> dict:

@@ -6,10 +6,12 @@ target, a report whose costs were not recomputed), on run records derived from t
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edalab import cli, labs
 from edalab.check_run import run_check
@@ -255,3 +257,47 @@ def test_a_broken_experiments_file_is_refused_with_a_reason(tmp_path, text):
     broken.write_text(text)
     with pytest.raises(experiments.ExperimentError, match="experiments.yaml: "):
         experiments.load(broken)
+
+
+def load_chooser():
+    spec = importlib.util.spec_from_file_location("lab08_choose", LAB.folder / "solution" / "choose.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_solution_keeps_its_choice_or_makes_it_again_from_the_runs_measured_here(
+        measured, tmp_path, monkeypatch):
+    """The right answer is a measurement: where the reference choice (batch-100) is not the cheapest
+    run within the target on this machine, the solution chooses as a learner would, and the check
+    passes; where it is, it is kept. Written under EDALAB_EXERCISE_ROOT, never the working tree."""
+    engine, state, record, _ = measured
+    runs_dir, chooser = state / "lab08" / "runs", load_chooser()
+    root = tmp_path / "exercise"
+    monkeypatch.setenv("EDALAB_EXERCISE_ROOT", str(root))  # EDALAB_ENDPOINT and the state folder: `measured`
+    mine = root / "labs/08-cost-performance/choice.yaml"
+    runs = derived_runs(record)  # window-1 the cheapest within the target
+    runs["batch-100"]["latency_ms"] = {"p50": 1500, "p95": 2400, "max": 3000}  # too slow on this machine
+    for name, run in runs.items():
+        (runs_dir / f"{name}.json").write_text(json.dumps(run))
+    try:
+        assert chooser.main() == 0
+        written = mine.read_text()
+        assert "experiment: window-1" in written and "# Lab 08's exercise" in written  # the comments are kept
+        assert yaml.safe_load(written)["why"].startswith("on my runs the cheapest that meets p95 <= 2,000 ms")
+        assert cli.main(["report", "08"]) == 0
+        assert run_check(LAB, engine.endpoint).passed
+
+        mine.unlink()  # a fresh apply: the reference file again, and batch-100 as cheap as window-1 here
+        runs["batch-100"] = {**copy.deepcopy(runs["window-1"]), "name": "batch-100",
+                             "settings": runs["batch-100"]["settings"]}
+        (runs_dir / "batch-100.json").write_text(json.dumps(runs["batch-100"]))
+        assert chooser.main() == 0
+        assert not mine.exists()  # kept: nothing written, the recorded choice stands
+
+        for name, run in runs.items():  # nothing meets the target: the solution says so and fails
+            run["latency_ms"] = {"p50": 2500, "p95": 2900, "max": 3000}
+            (runs_dir / f"{name}.json").write_text(json.dumps(run))
+        assert chooser.main() == 1
+    finally:
+        LAB.load_module("post_deploy.py").apply(engine.endpoint, Path("/nonexistent"), print)  # no choice again

@@ -28,6 +28,7 @@ CHOICE_FILE = LAB_FOLDER / "choice.yaml"
 # The lab's latency target: p95 from upload to processed, at most this many milliseconds. The lab
 # may state it in its lab.yaml as `latency_target_ms:`; this is the value when it does not.
 LATENCY_TARGET_MS = 2000.0
+TIE_FRACTION = 0.03  # runs within 3 % of each other per million events are as cheap as each other (run-to-run noise)
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives a function one full vCPU at 1,769 MB, a share below it
 
 GROUP_TITLES = {"batch": "Batch size", "window": "Batching window", "polling": "Polling",
@@ -108,6 +109,17 @@ class RunRow:
     def usd_per_million(self) -> float | None:
         """What a million events cost at this run's rate: total ÷ events sent × 1,000,000."""
         return pricing.per_million(self.total_usd, self.events) if self.events else None
+
+
+def choosable(rows: list[RunRow]) -> list[RunRow]:
+    """The runs lab 08's choice may name: priced, every event processed, p95 within the target."""
+    return [row for row in rows if row.meets_target and row.usd_per_million is not None
+            and row.outcome.get("processed", 0) >= row.events]
+
+
+def clearly_cheaper(rows: list[RunRow], than: RunRow) -> list[RunRow]:
+    """The choosable runs cheaper than `than` by more than the tie (TIE_FRACTION)."""
+    return [row for row in choosable(rows) if row.usd_per_million < than.usd_per_million * (1 - TIE_FRACTION)]
 
 
 @dataclass

@@ -21,7 +21,6 @@ from edalab.checks import CheckFailed, step
 from edalab.cost import experiments, pricing, report
 
 PARAMETER = "/edalab/lab08/choice"
-TIE = 0.03  # runs within 3 % of each other per million uploads are as cheap as each other
 
 
 def _matches(record: dict, experiment: experiments.Experiment) -> bool:
@@ -88,9 +87,7 @@ def choice_meets_target(ctx):
 @step("No measured run that meets the target is cheaper", hint=3, needs=[choice_meets_target])
 def cheapest(ctx):
     chosen_row = ctx.chosen_row
-    cheaper = [row for row in ctx.report.rows if row.meets_target
-               and row.outcome.get("processed", 0) >= row.events
-               and row.usd_per_million < chosen_row.usd_per_million * (1 - TIE)]
+    cheaper = report.clearly_cheaper(ctx.report.rows, chosen_row)  # within report.TIE_FRACTION is a tie
     if cheaper:
         best = min(cheaper, key=lambda row: row.usd_per_million)
         raise CheckFailed(f"{best.name} also meets the target (p95 {best.p95:,.0f} ms) and costs "
