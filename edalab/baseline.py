@@ -41,7 +41,7 @@ from pathlib import Path
 
 from edalab import bootstrap, labs, settings
 from edalab.http_call import http
-from edalab.waiting import WaitTimedOut, wait_for
+from edalab.waiting import wait_for_or_last
 
 SAVE_PATH = "/_edalab/snapshot"
 RESTORE_PATH = "/_edalab/restore"
@@ -228,12 +228,8 @@ def consumed_queues_unsettled(endpoint: str, timeout: float = SETTLE_SECONDS) ->
                     left.append(name)
             return left
 
-        try:
-            wait_for(holding, what="the queues read by event source mappings to be consumed", timeout=timeout,
-                     interval=0.2, until=lambda left: not left)
-            return []
-        except WaitTimedOut as late:
-            return list(late.last or [])
+        return wait_for_or_last(holding, what="the queues read by event source mappings to be consumed",
+                                timeout=timeout, interval=0.2, until=lambda left: not left)
     except (BotoCoreError, ClientError) as error:
         raise BaselineUnavailable(f"the baseline was not saved: the engine did not list its queues ({error})") from None
 

@@ -42,3 +42,13 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise WaitTimedOut(f"waited {timeout:.0f} s for {what}; last saw: {last!r}"[:2000], last)
         time.sleep(interval)
+
+
+def wait_for_or_last(probe: Callable[[], T], **options) -> T:
+    """`wait_for(probe, **options)`, but when the deadline passes it returns what was seen last
+    instead of raising: for a caller whose own assertions (or report) then say precisely what is
+    missing."""
+    try:
+        return wait_for(probe, **options)
+    except WaitTimedOut as late:
+        return late.last

@@ -6,7 +6,6 @@ target, a report whose costs were not recomputed), on run records derived from t
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
@@ -259,20 +258,13 @@ def test_a_broken_experiments_file_is_refused_with_a_reason(tmp_path, text):
         experiments.load(broken)
 
 
-def load_chooser():
-    spec = importlib.util.spec_from_file_location("lab08_choose", LAB.folder / "solution" / "choose.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_reference_solution_keeps_its_choice_or_makes_it_again_from_the_runs_measured_here(
         measured, tmp_path, monkeypatch):
     """The right answer is a measurement: where the reference choice (batch-100) is not the cheapest
     run within the target on this machine, the solution chooses as a learner would, and the check
     passes; where it is, it is kept. Written under EDALAB_EXERCISE_ROOT, never the working tree."""
     engine, state, record, _ = measured
-    runs_dir, chooser = state / "lab08" / "runs", load_chooser()
+    runs_dir, chooser = state / "lab08" / "runs", LAB.load_module("solution/choose.py")
     root = tmp_path / "exercise"
     monkeypatch.setenv("EDALAB_EXERCISE_ROOT", str(root))  # EDALAB_ENDPOINT and the state folder: `measured`
     mine = root / "labs/08-cost-performance/choice.yaml"

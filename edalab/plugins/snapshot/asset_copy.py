@@ -54,8 +54,6 @@ def copy_file(source: Path, target: Path) -> bool:
 
 
 def _backup_sqlite(source: Path, target: Path) -> None:
-    if not source.exists():
-        raise FileNotFoundError(source)
     target.unlink(missing_ok=True)
     live = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
     try:

@@ -5,7 +5,7 @@ solution's choice.yaml names what was cheapest within the target on the machines
 (batch-100), but a slower or faster laptop can move a run across the 2 s target, or make another
 one cheaper by more than the check's tie. A reference that is wrong on the learner's own runs would
 fail `make check LAB=08` right after `make solution LAB=08 APPLY=1`. So, once apply.sh has run
-every experiment and written the report, this keeps the recorded choice when the check would
+every experiment (and before it writes the report), this keeps the recorded choice when the check would
 accept it on these runs and otherwise chooses, as a learner would, the cheapest run that meets
 the target, writing it to the exercise file and recording it on the engine as `make deploy LAB=08`
 does.
@@ -41,9 +41,9 @@ def main() -> int:
     post_deploy = lab.load_module("post_deploy.py")
     root = Path(os.environ.get("EDALAB_EXERCISE_ROOT") or Path.cwd())
     target = root / LAB_FILE
-    reference = lab.solution_dir / LAB_FILE
-    text = (target if target.exists() else reference).read_text()
-    recorded = post_deploy.read_choice(target if target.exists() else reference) or {}
+    source = target if target.exists() else lab.solution_dir / LAB_FILE  # a fresh root: the reference's file
+    text = source.read_text()
+    recorded = post_deploy.read_choice(source) or {}
 
     try:
         built = report.build()
