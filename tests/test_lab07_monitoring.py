@@ -9,6 +9,7 @@ that normal retries already cross fails the check at the alarm step, with the th
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from support import assert_near_miss_fails, deploy_lab, deploy_near_miss, queue_
 ALARM_FILE = "labs/07-monitoring/exercise/oldest-message-alarm.json"
 SLOW_MS = 1200  # FAST_PARAMETERS' SlowOrderSeconds
 COMPOSITE = "edalab-monitored-orders-unhealthy"
+BIN_MS = 5 * 60 * 1000  # the README's first query counts by bin(5m)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +106,21 @@ def _insights(logs, group: str, query: str, since: float) -> list[dict]:
     return [{cell["field"]: cell["value"] for cell in row if cell["field"] != "@ptr"} for row in answer["results"]]
 
 
+def _rejected_lines(logs, group: str, since: float) -> list[tuple[int, dict]]:
+    """(timestamp in ms, line) of every "order rejected" JSON line in `group` from `since` - 5 s
+    (the window `_insights` queries), read from the raw events."""
+    found = []
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=(int(since) - 5) * 1000)
+    for event in (event for page in pages for event in page["events"]):
+        try:
+            line = json.loads(event["message"])
+        except ValueError:
+            continue
+        if isinstance(line, dict) and line.get("message") == "order rejected":
+            found.append((event["timestamp"], line))
+    return found
+
+
 def test_alarms_fire_and_the_readme_queries_answer_as_it_says(lab_engine, lab, traffic, tmp_path):
     # A threshold normal retries cross is refused; deployed, it also makes the age alarm (and so
     # the composite) fire under poison traffic, which the rest of the test needs.
@@ -144,14 +161,26 @@ def test_alarms_fire_and_the_readme_queries_answer_as_it_says(lab_engine, lab, t
     # The README's Logs Insights queries, as written there, answer what it says they answer.
     readme = (lab.folder / "README.md").read_text()
     by_reason, slowest, report = re.findall(r"--query-string '([^']*)'", readme)[:3]
+    # The first counts rejections and rejected orders by reason per 5-minute bin. Its answer is
+    # compared with the same counts made here from the raw "order rejected" lines (once all 3 of
+    # each poison order have reached the log group): an order whose receives straddle a bin's edge
+    # counts once in each bin, as on AWS, so summing the bins is not the number of orders.
+    rejected = wait_for(lambda: _rejected_lines(logs, outputs["LogGroupName"], started),
+                        what="every poison order's 3 \"order rejected\" lines in the log group", timeout=60,
+                        until=lambda lines: len(lines) >= 3 * sum(sent.reasons.values()))
+    assert all(line["correlation_id"].startswith(f"traffic-{sent.run}-") for _, line in rejected)  # this run's only
+    orders_by_reason = {reason: len({line["correlation_id"] for _, line in rejected if line["reason"] == reason})
+                        for reason in {line["reason"] for _, line in rejected}}
+    assert orders_by_reason == sent.reasons
+    assert Counter(line["reason"] for _, line in rejected) == {reason: 3 * n for reason, n in sent.reasons.items()}
+    per_bin: dict[tuple[str, int], list[str]] = {}
+    for timestamp_ms, line in rejected:
+        per_bin.setdefault((line["reason"], timestamp_ms // BIN_MS), []).append(line["correlation_id"])
+    expected = Counter((reason, len(ids), len(set(ids))) for (reason, _), ids in per_bin.items())
     rows = _insights(logs, outputs["LogGroupName"], by_reason, started)
-    orders, rejections = Counter(), Counter()
     for row in rows:
         assert set(row) == {"reason", "period", "rejections", "orders"}, row
-        orders[row["reason"]] += int(row["orders"])
-        rejections[row["reason"]] += int(row["rejections"])
-    assert orders == sent.reasons
-    assert rejections == {reason: 3 * n for reason, n in sent.reasons.items()}  # each poison order: 3 receives
+    assert Counter((row["reason"], int(row["rejections"]), int(row["orders"])) for row in rows) == expected
 
     rows = _insights(logs, outputs["LogGroupName"], slowest, started)
     assert len(rows) == 10 and all(r["engraved"] == "true" and int(r["duration_ms"]) >= SLOW_MS for r in rows), rows
