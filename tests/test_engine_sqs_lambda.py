@@ -17,9 +17,10 @@ def test_partial_batch_failures_retry_only_failed_records_then_dead_letter_them(
     src_url, src_arn = create_queue(
         sqs,
         f"esm-src-{unique}",
-        # 3x the function's timeout: with up to 5 batches at once, a visibility that ran out during a
-        # slow cold start would let another batch take the same message (AWS advises 6x)
-        VisibilityTimeout=6,
+        # AWS's advice: at least 6x the function's timeout plus the batching window. With 3x, a loaded
+        # machine ran the three batches one after another, the third's visibility ran out before its
+        # partial success was deleted, and its good records were received (and processed) again
+        VisibilityTimeout=6 * 2 + 1,
         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}),
     )
     name = f"probe-esm-{unique}"
@@ -41,7 +42,8 @@ def test_partial_batch_failures_retry_only_failed_records_then_dead_letter_them(
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
 
-    dead = receive_all(sqs, dlq_url, expected=len(poison), timeout=60)
+    # a poison message moves on its 4th receive: 3 visibility timeouts (39 s) after the first
+    dead = receive_all(sqs, dlq_url, expected=len(poison), timeout=90)
     assert sorted(m["Body"] for m in dead) == sorted(poison)
 
     reports = bodies(receive_all(sqs, out_url, expected=len(good) + len(poison) * max_receives, timeout=30))
