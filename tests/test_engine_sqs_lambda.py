@@ -17,14 +17,15 @@ def test_partial_batch_failures_retry_only_failed_records_then_dead_letter_them(
     src_url, src_arn = create_queue(
         sqs,
         f"esm-src-{unique}",
-        # AWS's advice: at least 6x the function's timeout plus the batching window. With 3x, a loaded
-        # machine ran the three batches one after another, the third's visibility ran out before its
-        # partial success was deleted, and its good records were received (and processed) again
-        VisibilityTimeout=6 * 2 + 1,
+        # longer than any batch takes, or SQS offers a batch again while it runs: AWS refuses a mapping
+        # whose queue hides a message for less than the function's timeout, and cold starts come on top
+        VisibilityTimeout=13,
         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}),
     )
     name = f"probe-esm-{unique}"
-    create_function(lam, name, "probe.py", timeout=2, env={"OUTPUT_QUEUE_URL": out_url})
+    # A batch that overruns the timeout fails as a whole and comes back, good records too: that is
+    # SQS's at-least-once, not partial batch responses, and a busy 2-core runner once took 2 s for one
+    create_function(lam, name, "probe.py", timeout=10, env={"OUTPUT_QUEUE_URL": out_url})
 
     good = [f"order-{i}" for i in range(25)]
     poison = [f"poison-{i}" for i in range(3)]
@@ -50,7 +51,8 @@ def test_partial_batch_failures_retry_only_failed_records_then_dead_letter_them(
     processed = Counter(r["body"] for r in reports if r["source"] == "sqs")
     failed_attempts = Counter(r["body"] for r in reports if r["source"] == "sqs-failed")
     # every good order was handled exactly once, on its first receive: failures did not drag it back
-    assert processed == Counter(good)
+    again = {body: [r["receives"] for r in reports if r["body"] == body] for body, n in processed.items() if n > 1}
+    assert processed == Counter(good), f"processed more than once (receive counts): {again}"
     assert all(r["receives"] == 1 for r in reports if r["source"] == "sqs")
     # each poison message was tried exactly maxReceiveCount times before it moved to the DLQ
     assert failed_attempts == Counter({body: max_receives for body in poison})

@@ -13,10 +13,19 @@ import time
 import boto3
 
 VERSION = "v1"
+_CLIENTS = {}
+
+
+def _client(service):
+    """One client per service for the life of the process, made on first use: creating a client
+    costs tens of milliseconds (more on a busy machine), too much to pay once per record."""
+    if service not in _CLIENTS:
+        _CLIENTS[service] = boto3.client(service)
+    return _CLIENTS[service]
 
 
 def _forward(source, ident, body, **extra):
-    boto3.client("sqs").send_message(
+    _client("sqs").send_message(
         QueueUrl=os.environ["OUTPUT_QUEUE_URL"],
         MessageBody=json.dumps({"source": source, "id": ident, "body": body, **extra}),
     )
@@ -62,7 +71,7 @@ def handler(event, context):
         print(f"marker {event['log_marker']}")
         return {}
     if "send_to" in event:
-        boto3.client("sqs").send_message(QueueUrl=event["send_to"], MessageBody=json.dumps(event["body"]))
+        _client("sqs").send_message(QueueUrl=event["send_to"], MessageBody=json.dumps(event["body"]))
         return {"sent": True}
     if "httpMethod" in event:
         return _api(event)
