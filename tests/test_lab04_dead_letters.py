@@ -21,6 +21,9 @@ from edalab.waiting import wait_for
 from support import deploy_lab, deploy_near_miss, queue_depth, stack_contents
 
 
+ALARM = "edalab-orders-dlq-not-empty"
+
+
 @pytest.fixture(scope="module")
 def orders(lab_engine):
     lab = labs.find("04")
@@ -161,11 +164,30 @@ def alarm_emails(engine):
                     timeout=15, until=lambda found: len(found[0]) == found[1])
 
 
+def settled_alarm_emails(engine):
+    """`alarm_emails` once the alarm is out of ALARM and the email of each way out is in the inbox.
+    An earlier test's incident can still be ending when a test starts: its OK email, arriving during
+    the check, is not the check's to remove, and would differ from what the test saw before."""
+    alarms = engine.client("cloudwatch")
+    alarm = alarms.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]
+    wait_for(lambda: alarms.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["StateValue"],
+             what=f"{ALARM} to leave ALARM after the earlier tests' incidents", timeout=30 + 4 * alarm["Period"],
+             until=lambda state: state != "ALARM")
+
+    def changes(found) -> tuple[int, int]:
+        states = [json.loads(body) for _, body in found[0]]
+        return (sum(s.get("NewStateValue") == "ALARM" for s in states),
+                sum(s.get("OldStateValue") == "ALARM" for s in states))
+
+    return wait_for(lambda: _alarm_emails(engine), what="an email for each time the alarm left ALARM", timeout=30,
+                    until=lambda found: len(found[0]) == found[1] and changes(found)[0] == changes(found)[1])
+
+
 def _alarm_emails(engine):
-    inbox = sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if "edalab-orders-dlq-not-empty" in m.body)
+    inbox = sorted((m.to, m.body) for m in mail.read_inbox(engine.endpoint) if ALARM in m.body)
     recorded = http("GET", f"{engine.endpoint}/_aws/ses").body  # not JSON until SES has sent an email
     sent = recorded.get("messages", []) if isinstance(recorded, dict) else []
-    kept = [m for m in sent if "edalab-orders-dlq-not-empty" in json.dumps(m)]
+    kept = [m for m in sent if ALARM in json.dumps(m)]
     return inbox, len(kept)
 
 
@@ -183,7 +205,7 @@ def test_the_check_passes_with_the_labs_own_settings_and_puts_them_back(orders):
     labs.deploy(lab, engine.endpoint, solution=True)  # the template's own parameters, not the tests' fast ones
     try:
         assert visibility(engine, out) == "60"
-        before, emails = stack_contents(engine.endpoint, lab.stack.name), alarm_emails(engine)
+        before, emails = stack_contents(engine.endpoint, lab.stack.name), settled_alarm_emails(engine)
         report = run_check(lab, engine.endpoint)
         assert report.passed, report.first_failure
         assert report.cleanup_problems == []
@@ -220,7 +242,7 @@ def test_a_near_miss_fails_at_the_step_of_its_rule_and_leaves_nothing_behind(ord
     edits, step_title, rule, hint = NEAR_MISSES[near_miss]
     deploy_near_miss(lab, engine.endpoint, tmp_path, edits)
     try:
-        before, emails = stack_contents(engine.endpoint, lab.stack.name), alarm_emails(engine)
+        before, emails = stack_contents(engine.endpoint, lab.stack.name), settled_alarm_emails(engine)
         report = run_check(lab, engine.endpoint)
         failure = report.first_failure
         assert failure is not None and failure.title.startswith(step_title), failure
