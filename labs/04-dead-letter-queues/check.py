@@ -11,7 +11,8 @@ While its poison orders are retried the check sets the orders queue's visibility
 3 s (the lab's is 60 s), so a failed order is offered again after 3 s instead of a minute; what
 it proves does not change (exactly 3 receives, then the DLQ). Its good orders and the redrive run
 with the lab's value, so a slow batch that succeeds is never offered twice; the lab's value is
-back at the end, pass or fail. The alarm needs no change: the lab deploys it with a 10 s period (see the template).
+back at the end, pass or fail. The alarm needs no change: the lab deploys it with a 10 s period
+(see the template).
 The check removes what it made: its orders (items and messages), the catalog product, the
 failed receipt's record, and the alarm emails it caused, never an email from before it ran.
 """
@@ -144,6 +145,8 @@ def _remove_alarm_emails(ctx):
 
 @step("Good orders are processed exactly once")
 def good_orders(ctx):
+    ctx.lab_visibility = _lab_visibility(ctx)
+    _put_lab_visibility_back(ctx)  # a check stopped midway may have left its 3 s
     good = [f"{ctx.run}-good-{n}" for n in range(3)]
     ctx.cleanup(lambda: _delete_orders(ctx, good), "the check's good orders in edalab-orders (the table)")
     sqs = ctx.client("sqs")
@@ -166,14 +169,19 @@ def _delete_orders(ctx, order_ids):
 @step(f"While its poison orders are retried, the check hides a failed order for {CHECK_VISIBILITY} s, not 60 s",
       needs=[clean_start])
 def quick_retries(ctx):
-    url = ctx.output("OrdersQueueUrl")
-    lab_value = _attrs(ctx, url, "VisibilityTimeout")["VisibilityTimeout"]
-    if int(lab_value) == CHECK_VISIBILITY:  # left over from a check that was stopped: the stack's value
-        lab_value = _stack_parameter(ctx, "VisibilityTimeout") or "60"
-    ctx.lab_visibility = lab_value
+    ctx.lab_visibility = _lab_visibility(ctx)
     ctx.cleanup(lambda: _put_lab_visibility_back(ctx), f"the check's visibility timeout (edalab-orders is back to "
-                f"{lab_value} s)")
-    ctx.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(CHECK_VISIBILITY)})
+                f"{ctx.lab_visibility} s)")
+    ctx.client("sqs").set_queue_attributes(QueueUrl=ctx.output("OrdersQueueUrl"),
+                                           Attributes={"VisibilityTimeout": str(CHECK_VISIBILITY)})
+
+
+def _lab_visibility(ctx) -> str:
+    """The orders queue's visibility timeout, or the stack's if a check that was stopped left its 3 s."""
+    value = _attrs(ctx, ctx.output("OrdersQueueUrl"), "VisibilityTimeout")["VisibilityTimeout"]
+    if int(value) == CHECK_VISIBILITY:
+        value = _stack_parameter(ctx, "VisibilityTimeout") or "60"
+    return value
 
 
 def _put_lab_visibility_back(ctx):
