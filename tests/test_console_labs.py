@@ -48,7 +48,7 @@ def test_lab_02_shows_its_queues_and_functions_with_live_numbers(console_page, l
     sent = sqs.send_message(QueueUrl=dlq, MessageBody='{"console": "a dead letter"}')
     lam.invoke(FunctionName="edalab-upload-processor", Payload=json.dumps({"Records": []}).encode())
     try:
-        expect(dead.locator(".depth")).to_have_text(str(dead_before + 1), timeout=6_000)  # live, without a reload
+        expect(dead.locator(".depth")).to_have_text(str(dead_before + 1), timeout=10_000)  # live, without a reload
         expect(dead.locator(".numbers span").first).to_have_class(re.compile(r"\bbad\b"))  # a DLQ holding one is red
         expect(processor.locator(".invocations")).not_to_have_text(str(before), timeout=15_000)
         screenshot(console_page, "lab-02")
@@ -57,7 +57,7 @@ def test_lab_02_shows_its_queues_and_functions_with_live_numbers(console_page, l
         for message in messages:
             if message["MessageId"] == sent["MessageId"]:
                 sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
-    expect(dead.locator(".depth")).to_have_text(str(dead_before), timeout=6_000)
+    expect(dead.locator(".depth")).to_have_text(str(dead_before), timeout=10_000)
 
 
 def _journaled_runs(state: Path, lab: str) -> int:

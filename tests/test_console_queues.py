@@ -93,7 +93,7 @@ def test_peeking_leaves_the_receive_count_and_visibility_unchanged(console_page,
     received = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"], VisibilityTimeout=30)
     [message] = received["Messages"]
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"  # this receive is the first one
-    expect(card.locator(".receives")).to_have_text("received 1 time", timeout=3000)
+    expect(card.locator(".receives")).to_have_text("received 1 time", timeout=10_000)
     expect(card.locator(".badge")).to_have_text("in flight")
 
 
@@ -121,7 +121,7 @@ def test_the_send_form_refuses_bad_input_with_a_message_and_sends_good_input(con
     assert send('{"order_id": "B-2"}', '{"source": "console", "priority": 3}') == 200
     expect(flash).to_contain_text(f"to {name}")
     card = console_page.locator(".message-card")
-    expect(card).to_have_count(1, timeout=3000)
+    expect(card).to_have_count(1, timeout=10_000)
     expect(card.locator("table.message-attributes tbody tr").nth(1).locator("td")).to_have_text(["priority", "Number", "3"])
     screenshot(console_page, "queue-send")
 
@@ -132,7 +132,7 @@ def test_purge_asks_first_and_empties_the_queue(console_page, lab_engine, test_q
         lab_engine.client("sqs").send_message(QueueUrl=url, MessageBody=f"message {n}")
     console_page.goto(f"/queues/{name}")
     figure = console_page.locator(".figure.visible")
-    expect(figure).to_have_text("2", timeout=3000)
+    expect(figure).to_have_text("2", timeout=10_000)
     button = console_page.get_by_role("button", name=f"Purge {name}")
 
     console_page.once("dialog", lambda dialog: dialog.dismiss())
@@ -143,7 +143,7 @@ def test_purge_asks_first_and_empties_the_queue(console_page, lab_engine, test_q
     console_page.once("dialog", lambda dialog: dialog.accept())
     button.click()
     expect(console_page.locator("#flash")).to_contain_text(f"Purged {name}")
-    expect(figure).to_have_text("0", timeout=3000)
+    expect(figure).to_have_text("0", timeout=10_000)
     assert lab_engine.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
