@@ -174,13 +174,15 @@ def settled_alarm_emails(engine):
              what=f"{ALARM} to leave ALARM after the earlier tests' incidents", timeout=30 + 4 * alarm["Period"],
              until=lambda state: state != "ALARM")
 
-    def changes(found) -> tuple[int, int]:
-        states = [json.loads(body) for _, body in found[0]]
-        return (sum(s.get("NewStateValue") == "ALARM" for s in states),
-                sum(s.get("OldStateValue") == "ALARM" for s in states))
+    def settled(found) -> bool:
+        inbox, kept = found
+        states = [json.loads(body) for _, body in inbox]
+        into = sum(s.get("NewStateValue") == "ALARM" for s in states)
+        out_of = sum(s.get("OldStateValue") == "ALARM" for s in states)
+        return len(inbox) == kept and into == out_of
 
     return wait_for(lambda: _alarm_emails(engine), what="an email for each time the alarm left ALARM", timeout=30,
-                    until=lambda found: len(found[0]) == found[1] and changes(found)[0] == changes(found)[1])
+                    until=settled)
 
 
 def _alarm_emails(engine):

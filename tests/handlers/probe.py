@@ -6,6 +6,7 @@ OUTPUT_QUEUE_URL, so a test can count exactly what arrived. boto3 is used with n
 setting on purpose: the engine must hand the function its endpoint, as AWS does.
 """
 
+import functools
 import json
 import os
 import time
@@ -13,15 +14,13 @@ import time
 import boto3
 
 VERSION = "v1"
-_CLIENTS = {}
 
 
+@functools.cache
 def _client(service):
     """One client per service for the life of the process, made on first use: creating a client
     costs tens of milliseconds (more on a busy machine), too much to pay once per record."""
-    if service not in _CLIENTS:
-        _CLIENTS[service] = boto3.client(service)
-    return _CLIENTS[service]
+    return boto3.client(service)
 
 
 def _forward(source, ident, body, **extra):
