@@ -202,7 +202,7 @@ def test_the_check_passes_with_the_labs_own_settings_and_puts_them_back(orders):
     """The lab as a learner deploys it (visibility 60 s): the check passes (it shortens the
     retries for its own run; how long it takes is measured by `make bench`), and the queue's
     visibility timeout, the tables, queues and the inbox are as they were. It starts where a
-    check stopped midway (Ctrl-C) leaves the queue: with the check's 3 s, which it replaces by the
+    check killed midway leaves the queue: with the check's 3 s, which it replaces by the
     stack's 60 s before its good orders run."""
     engine, out = orders
     lab = labs.find("04")

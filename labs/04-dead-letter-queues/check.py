@@ -146,7 +146,7 @@ def _remove_alarm_emails(ctx):
 @step("Good orders are processed exactly once")
 def good_orders(ctx):
     ctx.lab_visibility = _lab_visibility(ctx)
-    _put_lab_visibility_back(ctx)  # a check stopped midway may have left its 3 s
+    _put_lab_visibility_back(ctx)  # a check killed midway may have left its 3 s
     good = [f"{ctx.run}-good-{n}" for n in range(3)]
     ctx.cleanup(lambda: _delete_orders(ctx, good), "the check's good orders in edalab-orders (the table)")
     sqs = ctx.client("sqs")
@@ -177,7 +177,7 @@ def quick_retries(ctx):
 
 
 def _lab_visibility(ctx) -> str:
-    """The orders queue's visibility timeout, or the stack's if a check that was stopped left its 3 s."""
+    """The orders queue's visibility timeout, or the stack's if a check that was killed left its 3 s."""
     value = _attrs(ctx, ctx.output("OrdersQueueUrl"), "VisibilityTimeout")["VisibilityTimeout"]
     if int(value) == CHECK_VISIBILITY:
         value = _stack_parameter(ctx, "VisibilityTimeout") or "60"
